@@ -1,0 +1,46 @@
+# Greenlight: two commands do everything on a fresh machine.
+#   make run   start the local stack (Azurite, sandbox, devhost, Agents Playground)
+#   make test  lint + every test suite
+# Each bootstraps what it needs (venv, pip, npm, Chromium) and skips work already done.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_STAMP   := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: run test lint bootstrap browser teams-package bench clean
+
+bootstrap: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Debian's Chromium for the one browser-driven test (Playwright's own browser download cannot work offline).
+browser:
+	@bash scripts/ensure-chromium.sh
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: bootstrap browser lint
+	$(BIN)/python -m pytest
+
+run: bootstrap
+	$(BIN)/python -m scripts.stack
+
+bench: bootstrap
+	$(BIN)/python -m bench
+
+teams-package: $(PY_STAMP)
+	$(BIN)/python -m scripts.teams_package
+
+clean:
+	rm -rf .local devTools test-artifacts .pytest_cache .ruff_cache

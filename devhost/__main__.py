@@ -1,0 +1,26 @@
+"""python -m devhost --app MODULE:ATTR --port N"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from devhost.server import serve
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="devhost", description="Serve a FunctionApp locally.")
+    parser.add_argument("--app", default="function_app:app", help="MODULE:ATTR of the FunctionApp")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("DEVHOST_PORT", "7071")))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    sys.path.insert(0, os.getcwd())
+    serve(args.app, args.host, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

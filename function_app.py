@@ -1,0 +1,17 @@
+"""Azure Functions entry point: one DFApp that registers the three adapter blueprints.
+
+Everything interesting lives in `greenlight/`; the blueprints only translate between the Functions
+runtime and the library.
+"""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from bot import blueprint as bot_blueprint
+from functions import blueprint as api_blueprint
+from orchestrations import blueprint as durable_blueprint
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+app.register_functions(api_blueprint)
+app.register_functions(bot_blueprint)
+app.register_functions(durable_blueprint)
