@@ -1,0 +1,80 @@
+"""Audit table: PartitionKey = yyyymm, RowKey = inverted time + id, so a month reads newest first.
+
+Append-only: this class has no update or delete, and every append is an insert of a fresh key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from greenlight.models import AuditEntry, utc_now
+from greenlight.storage.account import AUDIT_TABLE, StorageAccount
+from greenlight.storage.errors import StorageError
+from greenlight.storage.keys import as_utc, key, translated
+from greenlight.storage.paging import Page, query_page
+
+_MAX_MICROS = 10**17 - 1  # microseconds since 1970 fit in 17 digits until the year 5138
+_MAX_DETAILS_CHARS = 32_000
+
+
+def month_key(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y%m")
+
+
+def inverted_time_key(when: dt.datetime, entry_id: str) -> str:
+    micros = int(when.astimezone(dt.UTC).timestamp() * 1_000_000)
+    return f"{_MAX_MICROS - micros:017d}-{entry_id}"
+
+
+def from_entity(entity: Any) -> AuditEntry:
+    return AuditEntry(
+        entry_id=entity["RowKey"].split("-", 1)[1],
+        occurred_at=as_utc(entity["OccurredAt"]),
+        actor=entity["Actor"],
+        action=entity["Action"],
+        entity=entity["Entity"],
+        details=json.loads(entity.get("Details", "{}")),
+    )
+
+
+class AuditLog:
+    def __init__(self, account: StorageAccount, clock: Callable[[], dt.datetime] = utc_now) -> None:
+        self._table = account.table(AUDIT_TABLE)
+        self._clock = clock
+
+    def append(self, actor: str, action: str, entity: str, details: dict[str, Any] | None = None) -> AuditEntry:
+        """Record one event. Details must be JSON and small; never put secrets or tokens in them."""
+        serialized = json.dumps(details or {}, separators=(",", ":"), sort_keys=True, default=str)
+        if len(serialized) > _MAX_DETAILS_CHARS:
+            raise StorageError(f"audit details are {len(serialized)} characters; the limit is {_MAX_DETAILS_CHARS}")
+        entry = AuditEntry(uuid.uuid4().hex, self._clock(), actor, action, entity, json.loads(serialized))
+        row = {
+            "PartitionKey": month_key(entry.occurred_at),
+            "RowKey": inverted_time_key(entry.occurred_at, entry.entry_id),
+            "OccurredAt": entry.occurred_at,
+            "Actor": actor,
+            "Action": action,
+            "Entity": entity,
+            "Details": serialized,
+        }
+        with translated(f"append audit entry {action}"):
+            self._table.create_entity(row)
+        return entry
+
+    def list_month(self, month: str, page_size: int = 50, continuation: str | None = None) -> Page[AuditEntry]:
+        """Entries of one month (`yyyymm`), newest first."""
+        if len(month) != 6 or not month.isdigit():
+            raise ValueError(f"month must be yyyymm, got {month!r}")
+        return query_page(
+            self._table,
+            "PartitionKey eq @month",
+            {"month": key(month, "month")},
+            from_entity,
+            page_size,
+            continuation,
+            "list audit entries",
+        )
