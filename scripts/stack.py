@@ -51,7 +51,10 @@ def main() -> int:
         for process in reversed(started):
             process.stop()
 
+    # Install the handlers explicitly: a parent may have left SIGINT ignored (background jobs do).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(0))
     try:
         azurite, ports = start_azurite(
             logs,
