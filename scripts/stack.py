@@ -2,7 +2,7 @@
 
 Ports come from the environment (defaults in brackets): AZURITE_BLOB_PORT [10000], AZURITE_QUEUE_PORT [10001],
 AZURITE_TABLE_PORT [10002], SANDBOX_PORT [7443], DEVHOST_PORT [7071], PLAYGROUND_PORT [56150].
-State (Azurite data, sandbox keys, logs, the Playground's devTools/) lives under .local/.
+State (Azurite data, sandbox keys, logs, the Playground's devTools/) lives under .local/ (or GREENLIGHT_LOCAL_DIR).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from scripts.localstack import (
     start_sandbox,
 )
 
-LOCAL = ROOT / ".local"
+LOCAL = Path(os.environ.get("GREENLIGHT_LOCAL_DIR", ROOT / ".local"))
 
 
 def _port(name: str, default: int) -> int:
