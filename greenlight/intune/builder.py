@@ -1,0 +1,111 @@
+"""Build Intune Win32 content in one streaming pass: setup files → STORED inner zip → encrypted blob.
+
+The plan (`ContentBuild`) knows the plaintext and encrypted sizes before the first byte is read, because Graph
+wants both when the content file entry is created. `ciphertext()` then yields the blob's bytes after its 48-byte
+header; the header (mac ‖ iv) is available from `info` once the stream is exhausted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from greenlight.intune.crypto import HEADER_SIZE, ContentKeys, EncryptionInfo, StreamEncryptor, encrypted_size
+from greenlight.intune.errors import ContentSourceError
+from greenlight.intune.zipstream import DEFAULT_CHUNK, StoredZip, ZipMember
+
+
+def members_from_folder(folder: Path) -> list[ZipMember]:
+    """Every regular file under `folder`, sorted, with forward-slash paths relative to it (no base directory)."""
+    root = folder.resolve()
+    if not root.is_dir():
+        raise ContentSourceError(f"setup folder {folder} is not a directory")
+    members: list[ZipMember] = []
+    for directory, subdirs, files in os.walk(root):
+        subdirs.sort()
+        for file_name in sorted(files):
+            path = Path(directory, file_name)
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                raise ContentSourceError(f"{path} links outside the setup folder")
+            if not path.is_file():
+                continue
+            stat = path.stat()
+            members.append(
+                ZipMember(
+                    name=path.relative_to(root).as_posix(),
+                    size=stat.st_size,
+                    open=_opener(path),
+                    modified=dt.datetime.fromtimestamp(stat.st_mtime),
+                )
+            )
+    if not members:
+        raise ContentSourceError(f"setup folder {folder} has no files")
+    return members
+
+
+def _opener(path: Path) -> Callable[[], BinaryIO]:
+    return lambda: open(path, "rb")  # the zip writer closes it
+
+
+def member_from_stream(
+    name: str, size: int, open_stream: Callable[[], BinaryIO], *, crc32: int | None = None
+) -> ZipMember:
+    """A single installer read from a stream (a staged blob, a download). Give `crc32` when it is already known
+    (staging computes it), so the zip gets an ordinary local header instead of a data descriptor."""
+    return ZipMember(name=name, size=size, open=open_stream, crc32=crc32, modified=dt.datetime.now(dt.UTC))
+
+
+class ContentBuild:
+    """One encryption of one inner zip. Single use: iterate `ciphertext()` once, then read `info`."""
+
+    def __init__(self, archive: StoredZip, keys: ContentKeys | None = None, *, parallel: bool = True) -> None:
+        self.archive = archive
+        self.keys = keys or ContentKeys.generate()
+        self.unencrypted_size = archive.size
+        self.encrypted_size = encrypted_size(archive.size)
+        self._parallel = parallel
+        self._info: EncryptionInfo | None = None
+        self._started = False
+
+    @classmethod
+    def from_folder(
+        cls, folder: Path, keys: ContentKeys | None = None, chunk_size: int = DEFAULT_CHUNK
+    ) -> ContentBuild:
+        return cls(StoredZip(members_from_folder(folder), chunk_size), keys)
+
+    @property
+    def info(self) -> EncryptionInfo:
+        if self._info is None:
+            raise RuntimeError("the content has not been streamed to the end yet")
+        return self._info
+
+    def ciphertext(self) -> Iterator[bytes]:
+        """Yield the blob bytes from offset 48 to the end, in order."""
+        if self._started:
+            raise RuntimeError("a ContentBuild streams once; create a new one with the same keys to repeat it")
+        self._started = True
+        with StreamEncryptor(self.keys, parallel=self._parallel) as encryptor:
+            for chunk in self.archive.stream():
+                out = encryptor.update(chunk)
+                if out:
+                    yield out
+            if encryptor.plaintext_length != self.unencrypted_size:
+                raise ContentSourceError("the inner zip came out a different size than planned")
+            tail, self._info = encryptor.finalize()
+            yield tail
+
+
+def write_blob(build: ContentBuild, sink: BinaryIO) -> EncryptionInfo:
+    """Write the whole blob to a seekable sink: placeholder header, ciphertext, then the real header at offset 0."""
+    start = sink.tell()
+    sink.write(b"\0" * HEADER_SIZE)
+    for chunk in build.ciphertext():
+        sink.write(chunk)
+    end = sink.tell()
+    sink.seek(start)
+    sink.write(build.info.header)
+    sink.seek(end)
+    return build.info
