@@ -1,0 +1,13 @@
+"""A local stand-in for the Durable Functions extension, driving the real azure-functions-durable SDK.
+
+Layout (one job per module):
+- `clock`: real and virtual clocks (tests jump hours in milliseconds);
+- `history`: DTFx history events as the extension serialises them, timestamps, the status API's history view;
+- `actions`: reading the SDK's action list (leaves, ids, signatures for the non-determinism check);
+- `retry`: DTFx RetryInterceptor arithmetic;
+- `state`: the persisted per-instance record;
+- `engine`: one episode: feed the SDK its context JSON, turn new actions into history events and effects;
+- `store`: Table Storage persistence (instance row, one row per episode, inbox messages) with atomic commits;
+- `runtime`: the scheduler: per-instance processors, activity worker pool, timers, recovery after a crash;
+- `http_api` / `client_binding`: the extension's management endpoints and the client binding JSON.
+"""

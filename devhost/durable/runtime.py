@@ -1,0 +1,554 @@
+"""The durable scheduler: per-instance processors, the activity worker pool, durable timers, crash recovery.
+
+Every change to an instance goes through its inbox: a message is persisted first (activity result, timer
+firing, external event, terminate/suspend/resume), then the instance's processor - at most one per instance,
+so two episodes of one instance never overlap - delivers a batch of messages in one episode and checkpoints
+it atomically (see `store`). Side effects (activities, timers, child instances) start only after the
+checkpoint. On start, `recover()` rebuilds everything in flight from storage: unanswered activities run
+again (at-least-once, as in Azure), timers are re-armed, children re-checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import heapq
+import json
+import logging
+import traceback
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError
+from azure.functions import meta
+from azure.functions.durable_functions import ActivityTriggerConverter
+
+from devhost.durable import engine
+from devhost.durable import history as h
+from devhost.durable.clock import Clock
+from devhost.durable.engine import EngineOptions, EpisodeRunner, SubOrchestrationCall
+from devhost.durable.errors import InstanceAlreadyExists, InstanceFinished, InstanceNotFound, UnknownOrchestrator
+from devhost.durable.state import InstanceState, RuntimeStatus
+from devhost.durable.store import DurableStore, StoredMessage, StoreError
+from devhost.function_index import FunctionIndex, IndexedFunction
+
+log = logging.getLogger("devhost.durable")
+
+MAX_EVENTS_PER_EPISODE = 50  # keeps a checkpoint well inside one 100-operation table transaction
+RETRY_DELAY_SECONDS = 0.5
+
+
+@dataclass
+class _Cached:
+    state: InstanceState
+    etag: str
+    persisted_events: int
+
+
+@dataclass(order=True)
+class _Timer:
+    fire_at: datetime
+    instance_id: str = field(compare=False)
+    execution_id: str = field(compare=False)
+    timer_id: int = field(compare=False)
+
+
+class DurableRuntime:
+    def __init__(
+        self,
+        index: FunctionIndex,
+        store: DurableStore,
+        clock: Clock,
+        max_concurrent_activities: int = 16,
+        options: EngineOptions | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._orchestrators = index.by_trigger("orchestrationTrigger")
+        self._activities: dict[str, IndexedFunction] = index.by_trigger("activityTrigger")
+        self._runner = EpisodeRunner({n: f.user_function for n, f in self._orchestrators.items()}, options)
+        self._activity_slots = asyncio.Semaphore(max_concurrent_activities)
+        self._activity_pool = ThreadPoolExecutor(max_concurrent_activities, thread_name_prefix="activity")
+        # Replays are CPU-bound and short; a small pool keeps the event loop (HTTP) responsive.
+        self._orchestrator_pool = ThreadPoolExecutor(2, thread_name_prefix="orchestrator")
+        self._cache: dict[str, _Cached] = {}
+        self._inbox: dict[str, list[StoredMessage]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._draining: set[str] = set()
+        self._broken: set[str] = set()  # instances whose processing hit a devhost bug: not retried in a loop
+        self._timers: list[_Timer] = []
+        self._timer_wake = asyncio.Event()
+        self._background: set[asyncio.Task[Any]] = set()
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._timer_task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # ================================================================== lifecycle
+
+    async def start(self) -> None:
+        await self._store.open()
+        await self.recover()
+        self._timer_task = asyncio.create_task(self._timer_loop(), name="durable-timers")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._timer_task:
+            self._timer_task.cancel()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self._timer_task:
+            await asyncio.gather(self._timer_task, return_exceptions=True)
+        self._activity_pool.shutdown(wait=False, cancel_futures=True)
+        self._orchestrator_pool.shutdown(wait=False, cancel_futures=True)
+        await self._store.close()
+
+    async def recover(self) -> None:
+        """Resume every unfinished instance from storage (called once at start)."""
+        messages = await self._store.all_messages()
+        for message in messages:
+            self._inbox.setdefault(message.instance_id, []).append(message)
+        unfinished = await self._store.query_records(
+            [RuntimeStatus.PENDING, RuntimeStatus.RUNNING, RuntimeStatus.SUSPENDED]
+        )
+        pending_ids = {m.instance_id for m in messages}
+        for record in unfinished:
+            loaded = await self._store.load(record.instance_id)
+            if loaded is None:
+                continue
+            state = loaded.state
+            self._cache[state.instance_id] = _Cached(state, loaded.etag, len(state.history))
+            self._inbox[state.instance_id] = loaded.messages
+            answered = {
+                str(m.body["event"].get("TaskScheduledId"))
+                for m in loaded.messages
+                if m.body.get("kind") == "event" and m.body.get("execution_id") == state.execution_id
+            }
+            for key, task in state.open_tasks.items():
+                if task["kind"] == "activity" and key not in answered:
+                    self._spawn(
+                        self._run_activity(state.instance_id, state.execution_id, int(key), task["name"], task["input"])
+                    )
+                elif task["kind"] == "timer" and not task.get("cancelled"):
+                    self._arm_timer(state.instance_id, state.execution_id, int(key), h.parse_timestamp(task["fire_at"]))
+                elif task["kind"] == "suborch" and key not in answered:
+                    call = SubOrchestrationCall(int(key), task["name"], task["instance_id"], task["input"])
+                    self._spawn(self._start_child(state, call))
+            log.info("recovered %s (%s, %d open tasks)", state.instance_id, state.status, len(state.open_tasks))
+            self._kick(state.instance_id)
+        for instance_id in pending_ids - {r.instance_id for r in unfinished}:
+            self._kick(instance_id)  # messages for finished or purged instances: the processor discards them
+
+    # ================================================================== client operations
+
+    async def start_new(self, name: str, instance_id: str | None, input_token: str | None) -> str:
+        """Create an instance. `input_token` is the input as the extension stores it: JSON text."""
+        if name not in self._orchestrators:
+            raise UnknownOrchestrator(name)
+        instance_id = instance_id or uuid.uuid4().hex
+        existing = await self._record(instance_id)
+        if existing is not None:
+            if not existing.status.is_terminal:
+                raise InstanceAlreadyExists(instance_id, existing.status)
+            await self.purge(instance_id)
+        await self._create_instance(name, instance_id, input_token, parent=None)
+        return instance_id
+
+    async def raise_event(self, instance_id: str, name: str, input_text: str | None) -> None:
+        record = await self._require(instance_id)
+        if record.status.is_terminal:
+            raise InstanceFinished(instance_id, record.status)
+        await self._post(instance_id, {"kind": "event", "event": h.event_raised(self._clock.now(), name, input_text)})
+
+    async def terminate(self, instance_id: str, reason: str | None) -> None:
+        record = await self._require(instance_id)
+        if record.status.is_terminal:
+            raise InstanceFinished(instance_id, record.status)
+        await self._post(instance_id, {"kind": "terminate", "reason": reason})
+
+    async def suspend(self, instance_id: str, reason: str | None) -> None:
+        record = await self._require(instance_id)
+        if record.status.is_terminal:
+            raise InstanceFinished(instance_id, record.status)
+        await self._post(instance_id, {"kind": "suspend", "reason": reason})
+
+    async def resume(self, instance_id: str, reason: str | None) -> None:
+        record = await self._require(instance_id)
+        if record.status.is_terminal:
+            raise InstanceFinished(instance_id, record.status)
+        await self._post(instance_id, {"kind": "resume", "reason": reason})
+
+    async def get(self, instance_id: str, with_history: bool = False) -> InstanceState | None:
+        cached = self._cache.get(instance_id)
+        if cached is not None and (not with_history or cached.persisted_events == len(cached.state.history)):
+            return cached.state
+        loaded = await self._store.load(instance_id, with_history=with_history)
+        return loaded.state if loaded else None
+
+    async def list(
+        self,
+        statuses: Iterable[RuntimeStatus] | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        prefix: str | None = None,
+    ) -> list[InstanceState]:
+        return await self._store.query_records(
+            statuses,
+            h.format_timestamp(created_from) if created_from else None,
+            h.format_timestamp(created_to) if created_to else None,
+            prefix,
+        )
+
+    async def purge(self, instance_id: str) -> int:
+        async with self._lock(instance_id):
+            self._cache.pop(instance_id, None)
+            self._inbox.pop(instance_id, None)
+            return await self._store.purge(instance_id)
+
+    async def purge_many(self, records: Iterable[InstanceState]) -> int:
+        deleted = 0
+        for record in records:
+            deleted += await self.purge(record.instance_id)
+        return deleted
+
+    # ================================================================== waiting (tests, benchmarks)
+
+    async def wait_until_idle(self) -> None:
+        """Until no episode, activity or message is in flight (timers may still be armed)."""
+        while True:
+            await self._idle.wait()
+            await asyncio.sleep(0)
+            if self._busy == 0:
+                return
+
+    def next_timer_at(self) -> datetime | None:
+        live = [t for t in self._timers if self._timer_is_live(t)]
+        return min(live).fire_at if live else None
+
+    # ================================================================== internals: instances
+
+    async def _record(self, instance_id: str) -> InstanceState | None:
+        cached = self._cache.get(instance_id)
+        if cached is not None:
+            return cached.state
+        loaded = await self._store.load(instance_id, with_history=False)
+        return loaded.state if loaded else None
+
+    async def _require(self, instance_id: str) -> InstanceState:
+        record = await self._record(instance_id)
+        if record is None:
+            raise InstanceNotFound(instance_id)
+        return record
+
+    async def _create_instance(
+        self, name: str, instance_id: str, input_token: str | None, parent: dict[str, Any] | None
+    ) -> None:
+        now = h.format_timestamp(self._clock.now())
+        state = InstanceState(instance_id, name, uuid.uuid4().hex, now, now, input_token=input_token, parent=parent)
+        etag = await self._store.create(state)
+        self._cache[instance_id] = _Cached(state, etag, 0)
+        self._kick(instance_id)
+
+    def _lock(self, instance_id: str) -> asyncio.Lock:
+        lock = self._locks.get(instance_id)
+        if lock is None:
+            lock = self._locks[instance_id] = asyncio.Lock()
+        return lock
+
+    async def _post(self, instance_id: str, body: dict[str, Any]) -> None:
+        """Persist a message for an instance, then wake its processor."""
+        self._enter()
+        try:
+            message = await self._store.put_message(instance_id, body)
+            self._inbox.setdefault(instance_id, []).append(message)
+            self._kick(instance_id)
+        finally:
+            self._leave()
+
+    def _kick(self, instance_id: str) -> None:
+        if instance_id in self._draining or self._stopping:
+            return
+        self._draining.add(instance_id)
+        self._spawn(self._drain(instance_id))
+
+    async def _drain(self, instance_id: str) -> None:
+        try:
+            while not self._stopping:
+                try:
+                    async with self._lock(instance_id):
+                        progressed = await self._step(instance_id)
+                except StoreError as exc:
+                    log.warning("checkpoint of %s failed, retrying: %s", instance_id, exc)
+                    self._cache.pop(instance_id, None)  # reload the truth from storage
+                    await asyncio.sleep(RETRY_DELAY_SECONDS)
+                    continue
+                except Exception:
+                    log.exception("devhost failed while processing %s; it stays as stored until restart", instance_id)
+                    self._cache.pop(instance_id, None)
+                    self._broken.add(instance_id)
+                    return
+                if not progressed:
+                    return
+        finally:
+            self._draining.discard(instance_id)
+            cached = self._cache.get(instance_id)
+            suspended = cached is not None and cached.state.status is RuntimeStatus.SUSPENDED
+            if self._inbox.get(instance_id) and not suspended and instance_id not in self._broken:
+                self._kick(instance_id)
+
+    async def _load_cached(self, instance_id: str) -> _Cached | None:
+        cached = self._cache.get(instance_id)
+        if cached is None:
+            loaded = await self._store.load(instance_id)
+            if loaded is None:
+                return None
+            cached = self._cache[instance_id] = _Cached(loaded.state, loaded.etag, len(loaded.state.history))
+            known = {m.key for m in self._inbox.get(instance_id, [])}
+            self._inbox.setdefault(instance_id, []).extend(m for m in loaded.messages if m.key not in known)
+        return cached
+
+    async def _step(self, instance_id: str) -> bool:
+        """One episode (or one control request) for the instance; False when there is nothing to do."""
+        cached = await self._load_cached(instance_id)
+        inbox = sorted(self._inbox.get(instance_id, []), key=lambda m: m.key)
+        if cached is None:
+            if inbox:
+                await self._store.delete_messages(instance_id, [m.key for m in inbox])
+            self._inbox.pop(instance_id, None)
+            return False
+        state = cached.state
+        if state.status.is_terminal:
+            if inbox:  # late results and events for a finished instance are dropped, as in Azure
+                await self._store.delete_messages(instance_id, [m.key for m in inbox])
+                self._forget_messages(instance_id, inbox)
+            self._cache.pop(instance_id, None)
+            return False
+
+        now = self._clock.now()
+        control = next((m for m in inbox if m.body["kind"] in ("terminate", "suspend", "resume")), None)
+        if control is not None and (control is inbox[0] or control.body["kind"] == "terminate"):
+            await self._apply_control(cached, control, now)
+            return True
+        if state.status is RuntimeStatus.SUSPENDED:
+            return False
+
+        consumed: list[StoredMessage] = []
+        batch: list[dict[str, Any]] = []
+        for message in inbox:
+            if message.body["kind"] != "event":
+                break
+            event = message.body["event"]
+            stale = message.body.get("execution_id") not in (None, state.execution_id)
+            if stale or not engine.is_deliverable(state, event):
+                consumed.append(message)  # a duplicate or late completion: drop it with this checkpoint
+                continue
+            if batch and engine.allocates_ids(state, event):
+                break
+            consumed.append(message)
+            batch.append(event)
+            if len(consumed) >= MAX_EVENTS_PER_EPISODE:
+                break
+        if not batch and state.status is not RuntimeStatus.PENDING:
+            if consumed:
+                await self._store.delete_messages(instance_id, [m.key for m in consumed])
+                self._forget_messages(instance_id, consumed)
+            return bool(consumed)
+
+        loop = asyncio.get_running_loop()
+        effects = await loop.run_in_executor(self._orchestrator_pool, self._runner.run, state, batch, now)
+        await self._checkpoint(cached, consumed, continued=effects.continued_as_new, now=now)
+        await self._carry_out(state, effects)
+        return True
+
+    async def _checkpoint(self, cached: _Cached, consumed: list[StoredMessage], continued: bool, now: datetime) -> None:
+        state = cached.state
+        new_events = state.history[cached.persisted_events :]
+        episode = (state.execution_id, state.episode - 1, new_events)
+        old_execution = state.execution_id
+        if continued:
+            # The new execution is part of the same checkpoint, so a crash cannot strand the instance.
+            engine.start_new_execution(state, new_events[-2].get("Result"), now)
+        try:
+            cached.etag = await self._store.commit(state, cached.etag, [episode], [m.key for m in consumed])
+        except Exception:
+            self._cache.pop(state.instance_id, None)
+            raise
+        cached.persisted_events = len(state.history)
+        self._forget_messages(state.instance_id, consumed)
+        if continued:
+            self._spawn(self._store.delete_execution_history(state.instance_id, old_execution))
+
+    def _forget_messages(self, instance_id: str, messages: list[StoredMessage]) -> None:
+        keys = {m.key for m in messages}
+        self._inbox[instance_id] = [m for m in self._inbox.get(instance_id, []) if m.key not in keys]
+
+    async def _apply_control(self, cached: _Cached, message: StoredMessage, now: datetime) -> None:
+        state = cached.state
+        kind, reason = message.body["kind"], message.body.get("reason")
+        effects = engine.Effects()
+        if kind == "terminate":
+            effects = engine.terminate(state, reason, now)
+        elif kind == "suspend" and state.status is RuntimeStatus.RUNNING:
+            state.status = RuntimeStatus.SUSPENDED
+            state.history.extend([h.execution_suspended(now, reason)])
+        elif kind == "resume" and state.status is RuntimeStatus.SUSPENDED:
+            state.status = RuntimeStatus.RUNNING
+            state.history.extend([h.execution_resumed(now, reason)])
+        state.last_updated_time = h.format_timestamp(now)
+        new_events = state.history[cached.persisted_events :]
+        if new_events:
+            state.episode += 1
+        episode = (state.execution_id, state.episode - 1, new_events)
+        cached.etag = await self._store.commit(state, cached.etag, [episode], [message.key])
+        cached.persisted_events = len(state.history)
+        self._forget_messages(state.instance_id, [message])
+        await self._carry_out(state, effects)
+
+    async def _carry_out(self, state: InstanceState, effects: engine.Effects) -> None:
+        for call in effects.activities:
+            self._spawn(self._run_activity(state.instance_id, state.execution_id, call.task_id, call.name, call.input))
+        for timer in effects.timers:
+            self._arm_timer(state.instance_id, state.execution_id, timer.task_id, timer.fire_at)
+        for call in effects.sub_orchestrations:
+            await self._start_child(state, call)
+        if effects.finished:
+            log.info("%s %s: %s", state.name, state.instance_id, state.status)
+            if state.parent:
+                await self._notify_parent(state)
+
+    # ================================================================== sub-orchestrations
+
+    async def _start_child(self, parent: InstanceState, call: SubOrchestrationCall) -> None:
+        link = {
+            "instance_id": parent.instance_id,
+            "execution_id": parent.execution_id,
+            "task_id": call.task_id,
+            "name": parent.name,
+        }
+        input_token = json.dumps(call.input)
+        if call.name not in self._orchestrators:
+            await self._post_to_parent(link, False, f"The function '{call.name}' is not an orchestrator function.")
+            return
+        existing = await self._record(call.instance_id)
+        if existing is not None:
+            if existing.parent == link:  # already started before a restart
+                if existing.status.is_terminal:
+                    await self._notify_parent(existing)
+                return
+            if not existing.status.is_terminal:
+                await self._post_to_parent(link, False, f"An instance with id '{call.instance_id}' is already running.")
+                return
+            await self.purge(call.instance_id)
+        try:
+            await self._create_instance(call.name, call.instance_id, input_token, parent=link)
+        except ResourceExistsError:
+            log.info("child %s already exists", call.instance_id)
+
+    async def _notify_parent(self, child: InstanceState) -> None:
+        assert child.parent is not None
+        if child.status is RuntimeStatus.COMPLETED:
+            await self._post_to_parent(child.parent, True, child.output)
+        else:
+            reason = json.loads(child.output) if child.output else f"Sub-orchestration {child.status}"
+            await self._post_to_parent(child.parent, False, reason)
+
+    async def _post_to_parent(self, link: dict[str, Any], ok: bool, payload: str | None) -> None:
+        now = self._clock.now()
+        if ok:
+            event = h.sub_orchestration_completed(now, link["task_id"], payload)
+        else:
+            event = h.sub_orchestration_failed(now, link["task_id"], str(payload), None)
+        await self._post(link["instance_id"], {"kind": "event", "execution_id": link["execution_id"], "event": event})
+
+    # ================================================================== activities
+
+    async def _run_activity(
+        self, instance_id: str, execution_id: str, task_id: int, name: str, input_text: str | None
+    ) -> None:
+        function = self._activities.get(name)
+        async with self._activity_slots:
+            try:
+                if function is None:
+                    raise LookupError(
+                        f"The function '{name}' doesn't exist, is disabled, or is not an activity function."
+                    )
+                result = await self._invoke_activity(function, input_text)
+                event = h.task_completed(self._clock.now(), task_id, result)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - an activity's failure is data for the orchestrator
+                reason = f"Activity function '{name}' failed: {type(exc).__name__}: {exc}"
+                details = "".join(traceback.format_exception(exc))
+                event = h.task_failed(self._clock.now(), task_id, reason, details)
+        await self._post(instance_id, {"kind": "event", "execution_id": execution_id, "event": event})
+
+    async def _invoke_activity(self, function: IndexedFunction, input_text: str | None) -> str | None:
+        # The worker's converter decodes the input and encodes the result exactly as in Azure (reference §3).
+        argument = ActivityTriggerConverter.decode(meta.Datum(type="string", value=input_text), trigger_metadata=None)
+        kwargs = {function.trigger_param: argument}
+        if function.is_async:
+            value = await function.user_function(**kwargs)
+        else:
+            loop = asyncio.get_running_loop()
+            value = await loop.run_in_executor(self._activity_pool, functools.partial(function.user_function, **kwargs))
+        return ActivityTriggerConverter.encode(value, expected_type=None).value
+
+    # ================================================================== timers
+
+    def _arm_timer(self, instance_id: str, execution_id: str, timer_id: int, fire_at: datetime) -> None:
+        heapq.heappush(self._timers, _Timer(fire_at, instance_id, execution_id, timer_id))
+        self._timer_wake.set()
+
+    def _timer_is_live(self, timer: _Timer) -> bool:
+        cached = self._cache.get(timer.instance_id)
+        if cached is None:
+            return True  # not in memory: let the processor decide
+        task = cached.state.open_tasks.get(str(timer.timer_id))
+        return (
+            cached.state.execution_id == timer.execution_id
+            and task is not None
+            and task["kind"] == "timer"
+            and not task.get("cancelled")
+        )
+
+    async def _timer_loop(self) -> None:
+        while not self._stopping:
+            now = self._clock.now()
+            while self._timers and self._timers[0].fire_at <= now:
+                timer = heapq.heappop(self._timers)
+                if self._timer_is_live(timer):
+                    event = h.timer_fired(now, timer.timer_id, h.format_timestamp(timer.fire_at))
+                    body = {"kind": "event", "execution_id": timer.execution_id, "event": event}
+                    self._spawn(self._post(timer.instance_id, body))
+            self._timer_wake.clear()
+            next_at = self._timers[0].fire_at if self._timers else None
+            await self._clock.sleep_until(next_at, self._timer_wake)
+
+    # ================================================================== bookkeeping
+
+    def _spawn(self, coroutine: Any) -> None:
+        self._enter()
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("durable background task failed", exc_info=task.exception())
+        self._leave()
+
+    def _enter(self) -> None:
+        self._busy += 1
+        self._idle.clear()
+
+    def _leave(self) -> None:
+        self._busy -= 1
+        if self._busy == 0:
+            self._idle.set()
