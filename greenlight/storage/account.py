@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,7 +48,7 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 @dataclass(frozen=True)
 class StorageSettings:
-    connection_string: str | None
+    connection_string: str | None = field(repr=False)  # holds the account key: never printed
     table_url: str | None
     blob_url: str | None
 
