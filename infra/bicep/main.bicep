@@ -1,0 +1,176 @@
+// Greenlight in one resource group: deploy with
+//   az deployment group create -g <rg> -f infra/bicep/main.bicep -p env=prod opsGroupObjectId=<group id>
+// then run infra/scripts/grant-graph-roles.sh with the botPrincipalId output (docs/DEPLOY.md).
+// Kept to the Bicep subset checkov's parser reads (no user-defined types, lambdas, imports, nullable types,
+// spread or extensions): tests/unit/infra runs checkov on this folder and fails on any parse error.
+targetScope = 'resourceGroup'
+
+@description('Deployment stage; part of every resource name.')
+@allowed([
+  'dev'
+  'test'
+  'prod'
+])
+param env string = 'dev'
+
+@description('Azure region for regional resources (the bot registration is global).')
+param location string = resourceGroup().location
+
+@description('Short name prefix: lowercase letters, digits and hyphens.')
+@minLength(2)
+@maxLength(12)
+param namePrefix string = 'greenlight'
+
+@description('Use the Durable Task Scheduler instead of the Azure Storage provider (needs the host.json variant of DEPLOY.md).')
+param useDurableTaskScheduler bool = false
+
+@description('Always-ready instances for HTTP triggers (0 or 1): 1 avoids slow first bot replies after idle, for about $21/month.')
+@minValue(0)
+@maxValue(2)
+param alwaysReadyHttp int = 0
+
+@description('Cap on function app scale-out.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 20
+
+@description('Object id of the Entra group that manages Key Vault secrets; empty to assign no one.')
+param opsGroupObjectId string = ''
+
+@description('Days before unused staged installers are deleted.')
+@minValue(1)
+param stagingRetentionDays int = 7
+
+@description('Daily Log Analytics ingestion cap in GB.')
+@minValue(1)
+param logDailyCapGb int = 1
+
+@description('Tags for every resource.')
+param tags object = {
+  app: 'greenlight'
+}
+
+var baseName = '${namePrefix}-${env}'
+var suffix = take(uniqueString(resourceGroup().id, namePrefix, env), 6)
+var compactPrefix = take(toLower(replace(namePrefix, '-', '')), 10)
+var allTags = union(tags, {
+  environment: env
+})
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: {
+    location: location
+    baseName: baseName
+    tags: allTags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    baseName: baseName
+    appPrincipalId: identity.outputs.appPrincipalId
+    dailyQuotaGb: logDailyCapGb
+    tags: allTags
+  }
+}
+
+module hostStorage 'modules/storage-host.bicep' = {
+  name: 'storage-host'
+  params: {
+    location: location
+    name: 'st${compactPrefix}${env}h${suffix}'
+    appPrincipalId: identity.outputs.appPrincipalId
+    tags: allTags
+  }
+}
+
+module dataStorage 'modules/storage-data.bicep' = {
+  name: 'storage-data'
+  params: {
+    location: location
+    name: 'st${compactPrefix}${env}d${suffix}'
+    appPrincipalId: identity.outputs.appPrincipalId
+    stagingRetentionDays: stagingRetentionDays
+    tags: allTags
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  params: {
+    location: location
+    name: 'kv${compactPrefix}${env}${suffix}'
+    appPrincipalId: identity.outputs.appPrincipalId
+    opsGroupObjectId: opsGroupObjectId
+    tags: allTags
+  }
+}
+
+module dts 'modules/dts.bicep' = if (useDurableTaskScheduler) {
+  name: 'dts'
+  params: {
+    location: location
+    name: 'dts-${baseName}-${suffix}'
+    appPrincipalId: identity.outputs.appPrincipalId
+    appClientId: identity.outputs.appClientId
+    tags: allTags
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  params: {
+    location: location
+    name: 'func-${baseName}-${suffix}'
+    planName: 'plan-${baseName}'
+    appIdentityId: identity.outputs.appIdentityId
+    appClientId: identity.outputs.appClientId
+    botIdentityId: identity.outputs.botIdentityId
+    botClientId: identity.outputs.botClientId
+    hostStorageAccountName: hostStorage.outputs.name
+    hostBlobEndpoint: hostStorage.outputs.blobEndpoint
+    packageContainerName: hostStorage.outputs.packageContainerName
+    appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    dataTableEndpoint: dataStorage.outputs.tableEndpoint
+    dataBlobEndpoint: dataStorage.outputs.blobEndpoint
+    keyVaultUri: keyVault.outputs.uri
+    // With the scheduler there are no storage queues to poll, so no instance has to stay warm for them.
+    alwaysReadyDurable: useDurableTaskScheduler ? 0 : 1
+    alwaysReadyHttp: alwaysReadyHttp
+    maximumInstanceCount: maximumInstanceCount
+    extraAppSettings: useDurableTaskScheduler ? [
+      {
+        name: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+        value: dts.outputs.connectionString
+      }
+    ] : []
+    tags: allTags
+  }
+}
+
+module bot 'modules/bot.bicep' = {
+  name: 'bot'
+  params: {
+    name: 'bot-${baseName}-${suffix}'
+    endpoint: 'https://${functionApp.outputs.defaultHostName}/api/messages'
+    botClientId: identity.outputs.botClientId
+    botIdentityId: identity.outputs.botIdentityId
+    tags: allTags
+  }
+}
+
+output functionAppName string = functionApp.outputs.name
+output functionAppHostName string = functionApp.outputs.defaultHostName
+@description('Object id of the app identity (Azure RBAC).')
+output appPrincipalId string = identity.outputs.appPrincipalId
+output appClientId string = identity.outputs.appClientId
+@description('Object id of the bot identity: pass it to infra/scripts/grant-graph-roles.sh.')
+output botPrincipalId string = identity.outputs.botPrincipalId
+@description('Client id of the bot identity: the botId / webApplicationInfo.id of the Teams app manifest.')
+output botClientId string = identity.outputs.botClientId
+output botName string = bot.outputs.name
+output keyVaultUri string = keyVault.outputs.uri
+output dataStorageAccountName string = dataStorage.outputs.name
