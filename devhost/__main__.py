@@ -7,7 +7,8 @@ import logging
 import os
 import sys
 
-from devhost.server import serve
+from devhost.server import DevhostConfigError, serve
+from greenlight.settings import SettingsError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,8 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("DEVHOST_PORT", "7071")))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)  # the SDK logs every storage request at INFO
     sys.path.insert(0, os.getcwd())
-    serve(args.app, args.host, args.port)
+    try:
+        serve(args.app, args.host, args.port)
+    except (DevhostConfigError, SettingsError) as exc:
+        print(f"devhost: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

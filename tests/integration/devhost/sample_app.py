@@ -46,7 +46,8 @@ async def status(req: func.HttpRequest, client):
     state = await client.get_status(instance_id, show_history=True, show_history_output=True)
     if not state:
         return func.HttpResponse(status_code=404)
-    return func.HttpResponse(json.dumps(state.to_json()), mimetype="application/json")
+    body = {**state.to_json(), "historyEvents": getattr(state, "historyEvents", None)}
+    return func.HttpResponse(json.dumps(body), mimetype="application/json")
 
 
 # ----------------------------------------------------------------- function chaining
