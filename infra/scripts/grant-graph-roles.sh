@@ -71,14 +71,19 @@ graph_roles="$(az ad sp show --id "$GRAPH_APP_ID" --query "appRoles[].[id, value
 existing="$(az rest --method GET --uri "$GRAPH_URL/servicePrincipals/$principal_id/appRoleAssignments" \
   --query "value[?resourceId=='$graph_sp'].appRoleId" -o tsv)"
 
+# Role ids are stable, but a wrong id would silently grant something else: check every id names the role we
+# mean before granting anything, so a mismatch leaves the identity untouched.
+for entry in "${ROLES[@]}"; do
+  role_id="${entry%% *}"
+  role_name="${entry#* }"
+  actual_name="$(awk -F '\t' -v id="$role_id" 'tolower($1) == tolower(id) { print $2 }' <<<"$graph_roles")"
+  [[ "$actual_name" == "$role_name" ]] || die "Graph app role $role_id is '${actual_name:-unknown}', expected '$role_name'"
+done
+
 granted=0
 for entry in "${ROLES[@]}"; do
   role_id="${entry%% *}"
   role_name="${entry#* }"
-  # Role ids are stable, but a wrong id would silently grant something else: check it names the role we mean.
-  actual_name="$(awk -F '\t' -v id="$role_id" 'tolower($1) == tolower(id) { print $2 }' <<<"$graph_roles")"
-  [[ "$actual_name" == "$role_name" ]] || die "Graph app role $role_id is '${actual_name:-unknown}', expected '$role_name'"
-
   if grep -qix "$role_id" <<<"$existing"; then
     echo "present  $role_name"
     continue
