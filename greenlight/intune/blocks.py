@@ -1,0 +1,208 @@
+"""Upload encrypted content to the SAS URL Intune hands out: Put Block (6 MiB, several in flight), Put Block List.
+
+Layout: the ciphertext goes up as numbered blocks 1..n while it is produced; the 48-byte header (mac ‖ iv), known only
+at the end, goes up last as block 0, and the block list names 0, 1..n — the list, not the upload order, defines the
+blob. Block ids are base64 of `gl{key fingerprint}{index:06d}`: fixed length (Azure requires it) and tied to the
+content keys, so a resumed upload reuses exactly the blocks that the same keys produced (same keys + same
+plaintext = same bytes) and never a block of another attempt.
+
+Memory: at most `in_flight` blocks are held while they upload, plus the one being filled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import logging
+import random
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import quote
+
+import httpx
+
+from greenlight.graph.client import retry_after_seconds
+from greenlight.intune.builder import ContentBuild
+from greenlight.intune.crypto import EncryptionInfo
+from greenlight.intune.errors import UploadError
+
+log = logging.getLogger(__name__)
+BLOCK_SIZE = 6 * 1024 * 1024
+RETRYABLE = {408, 429, 500, 502, 503, 504}
+
+
+class SasSource(Protocol):
+    """Where the current SAS URL comes from, and how to get a fresh one (Graph renewUpload)."""
+
+    async def current(self) -> tuple[str, dt.datetime]: ...
+
+    async def renew(self, stale_url: str) -> tuple[str, dt.datetime]: ...
+
+
+@dataclass
+class UploadStats:
+    blocks_uploaded: int = 0
+    blocks_reused: int = 0
+    bytes_uploaded: int = 0
+    retries: int = 0
+    renewals: int = 0
+
+
+def block_id(prefix: str, index: int) -> str:
+    return base64.b64encode(f"{prefix}{index:06d}".encode()).decode()
+
+
+class BlockUploader:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        sas: SasSource,
+        *,
+        block_size: int = BLOCK_SIZE,
+        in_flight: int = 4,
+        renew_margin: dt.timedelta = dt.timedelta(minutes=2),
+        max_attempts: int = 8,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not 1 <= in_flight <= 16:
+            raise ValueError("in_flight must be between 1 and 16")
+        self._http = http
+        self._sas = sas
+        self.block_size = block_size
+        self._in_flight = in_flight
+        self._margin = renew_margin
+        self._max_attempts = max_attempts
+        self._sleep = sleep
+        self.stats = UploadStats()
+
+    async def _url(self) -> str:
+        url, expires = await self._sas.current()
+        if expires - dt.datetime.now(dt.UTC) <= self._margin:
+            self.stats.renewals += 1
+            url, expires = await self._sas.renew(url)
+        return url
+
+    async def _call(self, method: str, query: str, content: bytes | None = None) -> httpx.Response:
+        """One blob call with retries: connection drops, 5xx/429 (Retry-After), and 403 from an expired SAS."""
+        for attempt in range(1, self._max_attempts + 1):
+            url = await self._url()
+            try:
+                response = await self._http.request(
+                    method, f"{url}&{query}", content=content, headers={"x-ms-version": "2016-05-31"}
+                )
+            except httpx.TransportError as error:
+                log.info("blob %s failed (%s); retry %d", query.split("&")[0], type(error).__name__, attempt)
+            else:
+                if response.status_code < 300:
+                    return response
+                code = response.headers.get("x-ms-error-code", "")
+                if response.status_code == 403 and code == "AuthenticationFailed":
+                    self.stats.renewals += 1
+                    await self._sas.renew(url)
+                    continue
+                if response.status_code not in RETRYABLE:
+                    raise UploadError(f"blob {query.split('&')[0]} answered {response.status_code} {code}")
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                if wait is not None:
+                    self.stats.retries += 1
+                    await self._sleep(min(wait, 60.0))
+                    continue
+            self.stats.retries += 1
+            await self._sleep(random.uniform(0, min(10.0, 0.25 * 2**attempt)))  # noqa: S311 - jitter
+        raise UploadError(f"blob {query.split('&')[0]} failed after {self._max_attempts} attempts")
+
+    async def existing_blocks(self) -> dict[str, int]:
+        """Blocks already on the blob (committed or not) → their sizes."""
+        response = await self._call("GET", "comp=blocklist&blocklisttype=all")
+        root = ET.fromstring(response.content)  # noqa: S314 - response from the SAS host, no entity expansion
+        return {
+            block.findtext("Name", ""): int(block.findtext("Size", "0"))
+            for block in root.iter("Block")
+            if block.findtext("Name")
+        }
+
+    async def put_block(self, block: str, data: bytes) -> None:
+        await self._call("PUT", f"comp=block&blockid={quote(block, safe='')}", data)
+        self.stats.blocks_uploaded += 1
+        self.stats.bytes_uploaded += len(data)
+
+    async def put_block_list(self, blocks: list[str]) -> None:
+        body = '<?xml version="1.0" encoding="utf-8"?><BlockList>'
+        body += "".join(f"<Latest>{b}</Latest>" for b in blocks) + "</BlockList>"
+        await self._call("PUT", "comp=blocklist", body.encode())
+
+    def _fill(self, chunks: Iterator[bytes], carry: bytearray) -> bytes | None:
+        """Next block of exactly block_size bytes (the last one shorter); runs in a worker thread."""
+        while len(carry) < self.block_size:
+            chunk = next(chunks, None)
+            if chunk is None:
+                break
+            carry += chunk
+        if not carry:
+            return None
+        block = bytes(carry[: self.block_size])
+        del carry[: self.block_size]
+        return block
+
+    async def upload(self, build: ContentBuild) -> EncryptionInfo:
+        """Stream `build` to the blob and commit the block list; returns the encryption info for Graph's commit."""
+        prefix = "gl" + build.keys.fingerprint()
+        existing = await self.existing_blocks()
+        chunks = build.ciphertext()
+        carry = bytearray()
+        slots = asyncio.Semaphore(self._in_flight)
+        tasks: set[asyncio.Task[None]] = set()
+        ids = [block_id(prefix, 0)]
+        failure: BaseException | None = None
+
+        errors: list[BaseException] = []
+
+        async def send(block: str, data: bytes) -> None:
+            try:
+                await self.put_block(block, data)
+            except Exception as error:  # noqa: BLE001 - re-raised by the producer loop below
+                errors.append(error)
+            finally:
+                slots.release()
+
+        try:
+            index = 0
+            while True:
+                await slots.acquire()
+                data = await asyncio.to_thread(self._fill, chunks, carry)
+                if data is None:
+                    slots.release()
+                    break
+                index += 1
+                block = block_id(prefix, index)
+                ids.append(block)
+                if existing.get(block) == len(data):
+                    self.stats.blocks_reused += 1
+                    slots.release()
+                    continue
+                task = asyncio.create_task(send(block, data))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                if errors:
+                    raise errors[0]
+            await asyncio.gather(*tasks)
+            if errors:
+                raise errors[0]
+        except BaseException as error:
+            failure = error
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            chunks.close()
+            raise
+        finally:
+            if failure is None:
+                chunks.close()
+        info = build.info
+        if existing.get(ids[0]) != len(info.header):
+            await self.put_block(ids[0], info.header)
+        await self.put_block_list(ids)
+        return info

@@ -1,0 +1,72 @@
+"""Graph client fixtures against the sandbox over HTTPS, with tokens from its Entra stand-in through MSAL.
+
+Each test gets its own tenant id: the sandbox keeps state and fault switches per tenant (the token's `tid`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from greenlight.graph.client import GraphClient, open_graph_client, tls_context
+from greenlight.graph.settings import GraphAuthMode, GraphSettings
+from greenlight.settings import Secret
+
+
+@pytest.fixture
+def tenant_id() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def graph_settings(sandbox: Any, tenant_id: str) -> GraphSettings:
+    return GraphSettings(
+        tenant_id=tenant_id,
+        graph_url=sandbox.graph_url,
+        authority_host=sandbox.entra_url,
+        auth_mode=GraphAuthMode.CLIENT_SECRET,
+        client_id="greenlight-tests",
+        client_secret=Secret("GREENLIGHT_GRAPH_CLIENT_SECRET", literal="sandbox-secret"),
+        certificate_pem=None,
+        ca_bundle=str(sandbox.ca_file),
+        allow_http_loopback=False,
+        max_attempts=10,
+    )
+
+
+@pytest.fixture
+async def graph(graph_settings: GraphSettings) -> AsyncIterator[GraphClient]:
+    async with open_graph_client(graph_settings) as client:
+        yield client
+
+
+@pytest.fixture
+async def blob_http(sandbox: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(verify=tls_context(str(sandbox.ca_file)), timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+def sandbox_control(sandbox: Any, tenant_id: str):
+    """Fault switches and state of this test's tenant (the sandbox's local test endpoints)."""
+
+    class Control:
+        def faults(self, **switches: Any) -> None:
+            response = httpx.post(
+                f"{sandbox.graph_url}/_sandbox/faults",
+                json={"tenant": tenant_id, **switches},
+                verify=str(sandbox.ca_file),
+            )
+            response.raise_for_status()
+
+        def state(self) -> dict[str, Any]:
+            response = httpx.get(
+                f"{sandbox.graph_url}/_sandbox/state", params={"tenant": tenant_id}, verify=str(sandbox.ca_file)
+            )
+            response.raise_for_status()
+            return response.json()
+
+    return Control()
