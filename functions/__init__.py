@@ -1,7 +1,14 @@
-"""The HTTP API blueprint. Routes stay thin: validate, call greenlight, answer."""
+"""The HTTP API blueprint. Routes stay thin: validate, call greenlight, answer.
+
+Every route uses `functions.auth.api_endpoint` (bearer token, roles, problem+json, correlation id, body limit).
+"""
 
 import azure.durable_functions as df
 
 blueprint = df.Blueprint()
 
-from functions import health  # noqa: E402,F401  (registers routes on the blueprint)
+from functions import runtime  # noqa: E402
+
+runtime.load()  # read and check the settings at start; an invalid setting is logged once, naming the variable
+
+from functions import fallback, health, openapi, requests_api  # noqa: E402,F401  (registers routes)

@@ -111,24 +111,30 @@ class StorageAccount:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_connection_string(cls, connection_string: str) -> StorageAccount:
+    def from_connection_string(cls, connection_string: str, **client_options: Any) -> StorageAccount:
+        """`client_options` go to both SDK clients (e.g. retry_total, connection_timeout, read_timeout)."""
         return cls(
-            TableServiceClient.from_connection_string(connection_string),
-            BlobServiceClient.from_connection_string(connection_string),
+            TableServiceClient.from_connection_string(connection_string, **client_options),
+            BlobServiceClient.from_connection_string(connection_string, **client_options),
         )
 
     @classmethod
-    def from_service_urls(cls, table_url: str, blob_url: str, credential: TokenCredential) -> StorageAccount:
-        return cls(TableServiceClient(table_url, credential=credential), BlobServiceClient(blob_url, credential))
+    def from_service_urls(
+        cls, table_url: str, blob_url: str, credential: TokenCredential, **client_options: Any
+    ) -> StorageAccount:
+        return cls(
+            TableServiceClient(table_url, credential=credential, **client_options),
+            BlobServiceClient(blob_url, credential, **client_options),
+        )
 
     @classmethod
-    def from_settings(cls, settings: StorageSettings) -> StorageAccount:
+    def from_settings(cls, settings: StorageSettings, **client_options: Any) -> StorageAccount:
         if settings.connection_string:
-            return cls.from_connection_string(settings.connection_string)
+            return cls.from_connection_string(settings.connection_string, **client_options)
         from azure.identity import DefaultAzureCredential  # only identity-based deployments need it
 
         assert settings.table_url and settings.blob_url
-        return cls.from_service_urls(settings.table_url, settings.blob_url, DefaultAzureCredential())
+        return cls.from_service_urls(settings.table_url, settings.blob_url, DefaultAzureCredential(), **client_options)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StorageAccount:

@@ -1,0 +1,256 @@
+"""`api_endpoint`: the one decorator every API route uses.
+
+    @blueprint.route(route="catalog/search", methods=["GET"])
+    @api_endpoint(roles={Role.REQUESTER})
+    def catalog_search(req: func.HttpRequest, principal: Principal) -> dict: ...
+
+It binds a correlation id, enforces the body size limit, validates the Entra bearer token, checks the caller holds
+one of `roles` (omit `roles` for an anonymous route; `principal` is then None), validates a JSON body against
+`request_schema` (passed to the handler as `body`), and converts what the handler returns: a dict/list -> 200 JSON,
+`JsonResult` -> its status/headers, an HttpResponse as is. Typed errors become RFC 7807 problems.
+The wrapper's signature is `(req)` only, because the Functions worker binds parameters by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import azure.functions as func
+
+from functions import runtime
+from functions.correlation import CORRELATION_HEADER, bind, correlation_id_from, install_log_correlation, unbind
+from functions.problems import ApiProblem, problem_for, problem_response, register_problem
+from functions.schemas import validate_body
+from functions.tokens import AuthError, AuthUnavailable
+from greenlight.settings import SettingsError
+from greenlight.storage import AlreadyExists, ConcurrencyConflict, InvalidContinuation, NotFound, StorageError
+
+log = logging.getLogger("greenlight.api")
+install_log_correlation()
+
+
+class Role(StrEnum):
+    REQUESTER = "Requester"
+    APPROVER = "Approver"
+    ADMIN = "Admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: str
+    oid: str
+    name: str
+    upn: str | None
+    roles: frozenset[Role]
+    is_app: bool = False  # an application (client credentials), not a user
+
+    def has_any(self, roles: Iterable[Role]) -> bool:
+        return bool(self.roles & set(roles))
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    """Roles from the token's app roles (`roles`) and from membership of the configured groups (`groups`).
+    Admin includes Approver and Requester."""
+    auth = runtime.get().settings.auth
+    by_name = {r.value.lower(): r for r in Role}
+    roles = {by_name[str(r).lower()] for r in claims.get("roles", []) if str(r).lower() in by_name}
+    groups = {str(g).lower() for g in claims.get("groups", [])}
+    for role, ids in (
+        (Role.REQUESTER, auth.requester_group_ids),
+        (Role.APPROVER, auth.approver_group_ids),
+        (Role.ADMIN, auth.admin_group_ids),
+    ):
+        if groups & set(ids):
+            roles.add(role)
+    if Role.ADMIN in roles:
+        roles |= {Role.APPROVER, Role.REQUESTER}
+    return Principal(
+        tenant_id=str(claims["tid"]).lower(),
+        oid=str(claims["oid"]),
+        name=str(claims.get("name") or claims.get("azp") or claims["oid"]),
+        upn=claims.get("preferred_username") or claims.get("upn"),
+        roles=frozenset(roles),
+        is_app=claims.get("idtyp") == "app",
+    )
+
+
+@dataclass(frozen=True)
+class JsonResult:
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What OpenAPI says about a route (read by functions.openapi from the wrapper)."""
+
+    summary: str
+    roles: frozenset[Role] | None
+    request_schema: str | None
+    response_schema: str | None
+    response_status: int
+    query: tuple[tuple[str, str], ...] = ()
+
+
+# Typed domain errors answer as problems (their messages name keys, never secrets).
+register_problem(NotFound, 404, "Not found", "not-found")
+register_problem(AlreadyExists, 409, "Already exists", "already-exists")
+register_problem(ConcurrencyConflict, 409, "Changed by someone else; read it again", "concurrency-conflict")
+register_problem(InvalidContinuation, 400, "Invalid continuation token", "invalid-continuation")
+
+
+def _authenticate(req: func.HttpRequest, roles: frozenset[Role] | None) -> Principal | None:
+    if roles is None:
+        return None
+    validator = runtime.get().validator
+    try:
+        claims = validator.validate_header(req.headers.get("Authorization"))
+    except AuthError as error:
+        raise ApiProblem(
+            401,
+            "Unauthorized",
+            str(error),
+            "unauthorized",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from None
+    except AuthUnavailable as error:
+        log.error("token validation unavailable: %s", error)
+        raise ApiProblem(503, "Cannot validate tokens right now", "try again shortly", "auth-unavailable") from None
+    principal = principal_from_claims(claims)
+    if roles and not principal.has_any(roles):
+        needed = " or ".join(sorted(r.value for r in roles))
+        raise ApiProblem(403, "Forbidden", f"this operation needs the {needed} role", "forbidden")
+    return principal
+
+
+def _check_size(req: func.HttpRequest) -> None:
+    limit = runtime.get().settings.max_body_bytes
+    declared = req.headers.get("Content-Length")
+    if len(req.get_body() or b"") > limit or (declared and declared.isdigit() and int(declared) > limit):
+        raise ApiProblem(413, "Request body too large", f"the limit is {limit} bytes", "body-too-large")
+
+
+def _read_body(req: func.HttpRequest, schema: str | None) -> Any:
+    if schema is None:
+        return None
+    raw = req.get_body() or b""
+    content_type = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise ApiProblem(415, "Unsupported media type", "send the body as application/json", "unsupported-media-type")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ApiProblem(400, "Malformed JSON", "the body is not valid UTF-8 JSON", "malformed-body") from None
+    errors = validate_body(schema, body)
+    if errors:
+        raise ApiProblem(400, "Invalid request body", "; ".join(errors[:5]), "invalid-body", extra={"errors": errors})
+    return body
+
+
+def _to_response(result: Any) -> func.HttpResponse:
+    if isinstance(result, func.HttpResponse):
+        return result
+    if isinstance(result, JsonResult):
+        return func.HttpResponse(
+            json.dumps(result.body, default=str),
+            status_code=result.status,
+            headers=result.headers,
+            mimetype="application/json",
+            charset="utf-8",
+        )
+    return func.HttpResponse(json.dumps(result, default=str), status_code=200, mimetype="application/json")
+
+
+def _problem_from(error: BaseException) -> func.HttpResponse:
+    problem = problem_for(error)
+    if problem is not None:
+        return problem.to_response()
+    if isinstance(error, SettingsError):
+        return problem_response(503, "Service not configured", "the API's settings are invalid", "not-configured")
+    if isinstance(error, StorageError):
+        log.error("storage failed: %s", error)
+        return problem_response(503, "Storage unavailable", "try again shortly", "storage-unavailable")
+    log.exception("unhandled error")
+    return problem_response(500, "Internal error", "the error was logged with this correlation id", "internal")
+
+
+def api_endpoint(
+    roles: Iterable[Role] | None = None,
+    *,
+    request_schema: str | None = None,
+    response_schema: str | None = None,
+    response_status: int = 200,
+    summary: str | None = None,
+    query: Iterable[tuple[str, str]] = (),
+) -> Callable[[Callable[..., Any]], Callable[[func.HttpRequest], Any]]:
+    """See the module docstring. `roles=set()` means any authenticated caller; `None` means anonymous."""
+    required = None if roles is None else frozenset(roles)
+
+    def decorate(handler: Callable[..., Any]) -> Callable[[func.HttpRequest], Any]:
+        wants = set(inspect.signature(handler).parameters)
+        operation = Operation(
+            summary=summary or (handler.__doc__ or handler.__name__).strip().splitlines()[0],
+            roles=required,
+            request_schema=request_schema,
+            response_schema=response_schema,
+            response_status=response_status,
+            query=tuple(query),
+        )
+
+        def prepare(req: func.HttpRequest) -> dict[str, Any]:
+            _check_size(req)  # before anything reads or parses the body
+            principal = _authenticate(req, required)  # before the body is interpreted: no schema probing
+            body = _read_body(req, request_schema)
+            kwargs: dict[str, Any] = {}
+            if "principal" in wants:
+                kwargs["principal"] = principal
+            if "body" in wants:
+                kwargs["body"] = body
+            return kwargs
+
+        def finish(response: func.HttpResponse, correlation_id: str) -> func.HttpResponse:
+            response.headers[CORRELATION_HEADER] = correlation_id
+            return response
+
+        if inspect.iscoroutinefunction(handler):
+
+            async def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+                correlation_id = correlation_id_from(req.headers.get(CORRELATION_HEADER))
+                token = bind(correlation_id)
+                try:
+                    kwargs = await asyncio.to_thread(prepare, req)  # JWKS fetch is blocking I/O
+                    return finish(_to_response(await handler(req, **kwargs)), correlation_id)
+                except Exception as error:  # noqa: BLE001 - every failure becomes a problem response
+                    return finish(_problem_from(error), correlation_id)
+                finally:
+                    unbind(token)
+
+        else:
+
+            def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+                correlation_id = correlation_id_from(req.headers.get(CORRELATION_HEADER))
+                token = bind(correlation_id)
+                try:
+                    return finish(_to_response(handler(req, **prepare(req))), correlation_id)
+                except Exception as error:  # noqa: BLE001 - every failure becomes a problem response
+                    return finish(_problem_from(error), correlation_id)
+                finally:
+                    unbind(token)
+
+        # No functools.wraps: it would expose the handler's (req, principal) signature to the Functions worker.
+        wrapper.__name__ = handler.__name__
+        wrapper.__qualname__ = handler.__qualname__
+        wrapper.__doc__ = handler.__doc__
+        wrapper.__module__ = handler.__module__
+        wrapper.__api_operation__ = operation  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate

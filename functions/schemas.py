@@ -1,0 +1,120 @@
+"""JSON Schemas of the API's bodies: the same documents validate requests and feed /api/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+_ID = {"type": "string", "minLength": 1, "maxLength": 128}
+_TIMESTAMP = {"type": "string", "format": "date-time"}
+_STATUSES = [
+    "Submitted",
+    "PendingApproval",
+    "Approved",
+    "Publishing",
+    "Published",
+    "Completed",
+    "Rejected",
+    "Expired",
+    "Cancelled",
+    "Failed",
+]
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "CreateRequest": {
+        "type": "object",
+        "description": "Ask for a WinGet package to be published to your devices.",
+        "required": ["package_id", "justification"],
+        "additionalProperties": False,
+        "properties": {
+            "package_id": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$",
+                "description": "WinGet package identifier, e.g. 7zip.7zip",
+            },
+            "package_version": {
+                "type": ["string", "null"],
+                "pattern": "^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$",
+                "description": "omit or null for the latest version",
+            },
+            "architecture": {"enum": ["x64", "x86", "arm64"], "default": "x64"},
+            "scope": {"enum": ["machine", "user"], "default": "machine"},
+            "justification": {"type": "string", "minLength": 1, "maxLength": 1000},
+            "on_behalf_of": {
+                "type": "object",
+                "description": "Admin callers only: the user the request is for",
+                "required": ["oid", "name"],
+                "additionalProperties": False,
+                "properties": {"oid": _ID, "name": {"type": "string", "minLength": 1, "maxLength": 256}},
+            },
+        },
+    },
+    "Request": {
+        "type": "object",
+        "required": ["request_id", "status", "package_id", "requester_oid", "created_at", "updated_at"],
+        "properties": {
+            "request_id": _ID,
+            "tenant_id": _ID,
+            "requester_oid": _ID,
+            "requester_name": {"type": "string"},
+            "package_id": {"type": "string"},
+            "package_version": {"type": ["string", "null"]},
+            "architecture": {"type": "string"},
+            "scope": {"type": "string"},
+            "justification": {"type": "string"},
+            "status": {"enum": _STATUSES},
+            "stage": {"type": "integer"},
+            "created_at": _TIMESTAMP,
+            "updated_at": _TIMESTAMP,
+            "error": {"type": ["string", "null"]},
+            "app_id": {"type": ["string", "null"]},
+        },
+    },
+    "RequestPage": {
+        "type": "object",
+        "required": ["items", "continuation"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Request"}},
+            "continuation": {"type": ["string", "null"], "description": "pass as ?continuation= for the next page"},
+        },
+    },
+    "Health": {
+        "type": "object",
+        "required": ["status", "version", "components"],
+        "properties": {
+            "status": {"enum": ["ok", "down"]},
+            "version": {"type": "string"},
+            "components": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["status"],
+                    "properties": {"status": {"enum": ["up", "down"]}, "detail": {"type": "string"}},
+                },
+            },
+        },
+    },
+    "Problem": {
+        "type": "object",
+        "description": "RFC 7807 problem details (application/problem+json)",
+        "required": ["type", "title", "status"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "correlationId": {"type": "string"},
+            "errors": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+}
+
+_validators = {name: Draft202012Validator(schema) for name, schema in SCHEMAS.items() if "$ref" not in str(schema)}
+
+
+def validate_body(schema_name: str, body: Any) -> list[str]:
+    """Every violation as `path: message` (empty when valid)."""
+    validator = _validators[schema_name]
+    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(body)'}: {e.message}" for e in errors]
