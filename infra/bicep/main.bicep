@@ -34,6 +34,22 @@ param alwaysReadyHttp int = 0
 @maxValue(1000)
 param maximumInstanceCount int = 20
 
+@description('Application ID URI of the HTTP API app registration, for example api://greenlight (docs/DEPLOY.md step 1).')
+@minLength(1)
+param apiAudience string
+
+@description('Client id of the HTTP API app registration (optional; v2 tokens carry it as audience).')
+param apiClientId string = ''
+
+@description('Comma-separated object ids of Entra groups whose members may request software (empty: app roles only).')
+param requesterGroupIds string = ''
+
+@description('Comma-separated object ids of Entra groups whose members may approve.')
+param approverGroupIds string = ''
+
+@description('Comma-separated object ids of Entra groups whose members administer Greenlight.')
+param adminGroupIds string = ''
+
 @description('Object id of the Entra group that manages Key Vault secrets; empty to assign no one.')
 param opsGroupObjectId string = ''
 
@@ -136,7 +152,11 @@ module functionApp 'modules/functionapp.bicep' = {
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     dataTableEndpoint: dataStorage.outputs.tableEndpoint
     dataBlobEndpoint: dataStorage.outputs.blobEndpoint
-    keyVaultUri: keyVault.outputs.uri
+    apiAudience: apiAudience
+    apiClientId: apiClientId
+    requesterGroupIds: requesterGroupIds
+    approverGroupIds: approverGroupIds
+    adminGroupIds: adminGroupIds
     // With the scheduler there are no storage queues to poll, so no instance has to stay warm for them.
     alwaysReadyDurable: useDurableTaskScheduler ? 0 : 1
     alwaysReadyHttp: alwaysReadyHttp

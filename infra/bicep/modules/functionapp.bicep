@@ -44,8 +44,16 @@ param dataTableEndpoint string
 @description('Blob endpoint of the data storage account.')
 param dataBlobEndpoint string
 
-@description('Key Vault URI.')
-param keyVaultUri string
+@description('Application ID URI of the HTTP API\'s Entra app registration (GREENLIGHT_API_AUDIENCE).')
+param apiAudience string
+
+@description('Client id of the HTTP API\'s app registration; v2 tokens carry it as the audience. Empty if not used.')
+param apiClientId string = ''
+
+@description('Comma-separated Entra group object ids whose members may request / approve / administer.')
+param requesterGroupIds string = ''
+param approverGroupIds string = ''
+param adminGroupIds string = ''
 
 @description('Always-ready instances for the durable group (1 with the Azure Storage provider; 0 with the Durable Task Scheduler).')
 @minValue(0)
@@ -123,9 +131,39 @@ var baseAppSettings = [
     name: 'GREENLIGHT_STORAGE_BLOB_URL'
     value: dataBlobEndpoint
   }
+  // HTTP API: Entra bearer tokens of this tenant for this audience; roles from groups (or app roles).
   {
-    name: 'GREENLIGHT_KEY_VAULT_URL'
-    value: keyVaultUri
+    name: 'GREENLIGHT_TENANT_ID'
+    value: tenant().tenantId
+  }
+  {
+    name: 'GREENLIGHT_API_AUDIENCE'
+    value: apiAudience
+  }
+  {
+    name: 'GREENLIGHT_API_CLIENT_ID'
+    value: apiClientId
+  }
+  {
+    name: 'GREENLIGHT_REQUESTER_GROUP_IDS'
+    value: requesterGroupIds
+  }
+  {
+    name: 'GREENLIGHT_APPROVER_GROUP_IDS'
+    value: approverGroupIds
+  }
+  {
+    name: 'GREENLIGHT_ADMIN_GROUP_IDS'
+    value: adminGroupIds
+  }
+  // Microsoft Graph with the bot identity, which holds the app roles granted by grant-graph-roles.sh.
+  {
+    name: 'GREENLIGHT_GRAPH_AUTH'
+    value: 'managed_identity'
+  }
+  {
+    name: 'GREENLIGHT_GRAPH_CLIENT_ID'
+    value: botClientId
   }
   // Bot Framework authentication (botbuilder ConfigurationBotFrameworkAuthentication, UserAssignedMSI).
   {
@@ -178,6 +216,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     clientCertEnabled: false
+    // Key Vault references in app settings (@Microsoft.KeyVault(...)) resolve with the app identity, which holds
+    // Key Vault Secrets User; greenlight.keyvault resolves kv:// references itself with the same identity.
+    keyVaultReferenceIdentity: appIdentityId
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
