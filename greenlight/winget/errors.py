@@ -175,3 +175,9 @@ class UnsafeUrl(HostileInput):
     """A URL that Greenlight will not fetch: not https, a private address, not an allowed host."""
 
     code = "unsafe_url"
+
+
+class NoSuitableInstaller(WingetError):
+    """The verified manifest has no installer for the requested architecture / scope / types."""
+
+    code = "no_suitable_installer"

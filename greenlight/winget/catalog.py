@@ -1,0 +1,188 @@
+"""The catalog the bot and the API search: a verified source, opened once per process and refreshed by ETag.
+
+`get_catalog()` is the process-wide instance built from `WingetSettings.from_env()`. Searching never touches
+the network; `package()` walks the hash chain for versions and description (verified, content-cached).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from greenlight.winget.errors import WingetError
+from greenlight.winget.fetch import CdnClient
+from greenlight.winget.hashchain import BlobCache, HashChain, VerifiedManifest
+from greenlight.winget.settings import WingetSettings
+from greenlight.winget.source import OpenSource, SourceStore
+from greenlight.winget.trust import policy_for
+
+log = logging.getLogger(__name__)
+
+
+class CatalogUnavailable(WingetError):
+    """The signed source could not be fetched or verified; `message` is fit to show a user."""
+
+    code = "catalog_unavailable"
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    package_id: str
+    name: str
+    publisher: str  # the index keeps only a normalised publisher; details carry the manifest's spelling
+    version: str  # latest version in the index
+    moniker: str | None
+
+
+@dataclass(frozen=True)
+class PackageDetails:
+    package_id: str
+    name: str
+    publisher: str
+    version: str
+    moniker: str | None
+    versions: list[str] = field(default_factory=list)  # newest first
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    homepage: str | None = None
+    license: str | None = None
+    manifest_sha256: str | None = None
+    source_version: str | None = None
+
+
+class Catalog:
+    def __init__(self, source: OpenSource, chain: HashChain | None = None) -> None:
+        self.source = source
+        self.chain = chain
+        self._publishers = _load_publishers(source)
+
+    @property
+    def source_version(self) -> str:
+        return self.source.version
+
+    def search(self, text: str, limit: int = 20) -> list[CatalogEntry]:
+        limit = max(1, min(int(limit), 100))
+        return [self._entry(hit.package) for hit in self.source.index.search(text[:200], limit)]
+
+    def _entry(self, package) -> CatalogEntry:
+        return CatalogEntry(
+            package_id=package.id,
+            name=package.name,
+            publisher=self._publishers.get(package.rowid, ""),
+            version=package.latest_version,
+            moniker=package.moniker,
+        )
+
+    def package(self, package_id: str, version: str | None = None) -> PackageDetails | None:
+        """Details from the verified chain; None when the package is not in the index."""
+        row = self.source.index.get(package_id)
+        if row is None:
+            return None
+        if self.chain is None:
+            entry = self._entry(row)
+            return PackageDetails(**entry.__dict__, versions=[row.latest_version], source_version=self.source_version)
+        verified = self.verified_manifest(package_id, version)
+        _, data = self.chain.version_data(package_id)
+        localized = verified.manifest.localized()
+        return PackageDetails(
+            package_id=row.id,
+            name=verified.manifest.name,
+            publisher=verified.manifest.publisher,
+            version=verified.manifest.version,
+            moniker=verified.manifest.moniker or row.moniker,
+            versions=data.versions(),
+            description=verified.manifest.description,
+            tags=verified.manifest.tags,
+            homepage=localized.get("PackageUrl") or localized.get("PublisherUrl"),
+            license=localized.get("License"),
+            manifest_sha256=verified.manifest_sha256,
+            source_version=self.source_version,
+        )
+
+    def verified_manifest(self, package_id: str, version: str | None = None) -> VerifiedManifest:
+        if self.chain is None:
+            raise CatalogUnavailable("this catalog was opened without a CDN; manifests cannot be verified")
+        return self.chain.manifest(package_id, version)
+
+
+def _load_publishers(source: OpenSource) -> dict[int, str]:
+    if source.index.major != "2":
+        return {}
+    rows = source.index._db.execute("SELECT package, norm_publisher FROM norm_publishers2").fetchall()
+    publishers: dict[int, str] = {}
+    for package, publisher in rows:
+        publishers.setdefault(package, publisher)
+    return publishers
+
+
+def open_catalog(settings: WingetSettings) -> Catalog:
+    """Fetch (or reuse), verify and open the source named by `settings`."""
+    client = CdnClient(allowed_hosts=settings.cdn_hosts, allow_loopback=settings.local, ca_bundle=settings.ca_bundle)
+    try:
+        policy = policy_for(settings.trust)
+        store = SourceStore(settings.cache_dir, policy, client, settings.source_url)
+        source = store.open()
+    except WingetError as error:
+        client.close()
+        raise CatalogUnavailable(
+            f"The WinGet catalog is unavailable: {error.message}", package_id=error.package_id, link=error.link
+        ) from error
+    chain = HashChain(source, client, BlobCache(settings.cache_dir / "blobs"), allow_loopback=settings.local)
+    return Catalog(source, chain)
+
+
+class _CatalogHolder:
+    """One catalog per process; re-checked (conditional GET) at most every `refresh_minutes`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._catalog: Catalog | None = None
+        self._store: SourceStore | None = None
+        self._checked = 0.0
+        self._settings: WingetSettings | None = None
+
+    def get(self) -> Catalog:
+        with self._lock:
+            now = time.monotonic()
+            if self._catalog is None:
+                settings = WingetSettings.from_env()
+                self._catalog = open_catalog(settings)
+                self._settings = settings
+                self._checked = now
+            elif self._settings and now - self._checked > self._settings.refresh_minutes * 60:
+                self._checked = now
+                try:
+                    self._catalog = self._refreshed(self._catalog, self._settings)
+                except WingetError as error:
+                    # A failed refresh keeps serving the verified catalog; a rollback is logged loudly.
+                    log.warning("WinGet source refresh failed, keeping %s: %s", self._catalog.source_version, error)
+            return self._catalog
+
+    @staticmethod
+    def _refreshed(catalog: Catalog, settings: WingetSettings) -> Catalog:
+        assert catalog.chain is not None
+        client = catalog.chain.client
+        store = SourceStore(settings.cache_dir, policy_for(settings.trust), client, settings.source_url)
+        source = store.refresh(catalog.source)
+        if source is catalog.source:
+            return catalog
+        return Catalog(source, HashChain(source, client, catalog.chain.cache, allow_loopback=settings.local))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._catalog = None
+
+
+_holder = _CatalogHolder()
+
+
+def get_catalog() -> Catalog:
+    """The process-wide verified catalog. Raises CatalogUnavailable with a human message."""
+    return _holder.get()
+
+
+def reset_catalog() -> None:
+    """Forget the process-wide catalog (tests; settings changed)."""
+    _holder.reset()

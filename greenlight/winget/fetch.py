@@ -1,0 +1,157 @@
+"""Outbound HTTP for the WinGet chain: https only, allowlisted CDN hosts, size caps, typed failures.
+
+A 404, 5xx or network error is `Unverifiable` (retry later), never an integrity failure: nothing is known to be
+wrong with data that did not arrive (reference §10).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+import httpx
+
+from greenlight.winget.errors import HostileInput, InstallerHashMismatch, Unverifiable
+from greenlight.winget.urls import check_resolved, check_url
+
+USER_AGENT = "Greenlight-WinGet-Verifier/1"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    content: bytes | None  # None on 304 Not Modified
+    etag: str | None
+    headers: dict[str, str]
+
+
+class CdnClient:
+    def __init__(
+        self,
+        *,
+        allowed_hosts: frozenset[str],
+        allow_loopback: bool = False,
+        ca_bundle: str | None = None,
+        timeout: float = 30.0,
+        retries: int = 1,
+    ) -> None:
+        self.allowed_hosts = allowed_hosts
+        self.allow_loopback = allow_loopback
+        self.retries = retries
+        self._client = httpx.Client(
+            verify=ca_bundle if ca_bundle else True,
+            timeout=timeout,
+            follow_redirects=False,  # a redirect could leave the allowlist; the CDN does not redirect
+            headers={"User-Agent": USER_AGENT},
+            trust_env=False,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _check(self, url: str, what: str, hosts: frozenset[str] | None) -> None:
+        check_url(url, what, allow_loopback=self.allow_loopback, allowed_hosts=hosts)
+        parts = urlsplit(url)
+        check_resolved(parts.hostname or "", parts.port or 443, allow_loopback=self.allow_loopback)
+
+    def get(
+        self, url: str, *, what: str, max_bytes: int, etag: str | None = None, package_id: str | None = None
+    ) -> Fetched:
+        """GET with a size cap; one retry on 5xx / network errors (winget retries once too)."""
+        self._check(url, what, self.allowed_hosts)
+        headers = {"If-None-Match": etag} if etag else {}
+        last_error = ""
+        for attempt in range(self.retries + 1):
+            try:
+                with self._client.stream("GET", url, headers=headers) as response:
+                    if response.status_code == 304:
+                        return Fetched(None, etag, dict(response.headers))
+                    if response.status_code == 404:
+                        raise Unverifiable(
+                            f"{what} is not on the CDN (404 at {url}): unverifiable, retry later",
+                            package_id=package_id,
+                            link=what,
+                        )
+                    if response.status_code >= 500 or response.status_code == 429:
+                        last_error = f"HTTP {response.status_code}"
+                    elif response.status_code != 200:
+                        raise Unverifiable(
+                            f"{what}: CDN answered HTTP {response.status_code} at {url}: unverifiable, retry later",
+                            package_id=package_id,
+                            link=what,
+                        )
+                    else:
+                        declared = response.headers.get("content-length")
+                        if declared and declared.isdigit() and int(declared) > max_bytes:
+                            raise HostileInput(
+                                f"{what} is {declared} bytes; the limit is {max_bytes}", package_id=package_id
+                            )
+                        body = bytearray()
+                        for chunk in response.iter_bytes():
+                            body += chunk
+                            if len(body) > max_bytes:
+                                raise HostileInput(f"{what} exceeds {max_bytes} bytes; refused", package_id=package_id)
+                        return Fetched(bytes(body), response.headers.get("etag"), dict(response.headers))
+            except httpx.HTTPError as error:
+                last_error = f"{type(error).__name__}: {error}"
+            if attempt < self.retries:
+                time.sleep(0.5)
+        raise Unverifiable(
+            f"{what} could not be fetched from {url} ({last_error}): unverifiable, retry later",
+            package_id=package_id,
+            link=what,
+        )
+
+    def download_installer(
+        self,
+        url: str,
+        expected_sha256: str,
+        sink: BinaryIO,
+        *,
+        package_id: str,
+        max_bytes: int = 8 * 1024 * 1024 * 1024,
+        allowed_hosts: frozenset[str] | None = None,
+    ) -> int:
+        """Stream an installer into `sink`, hashing on the fly; raises InstallerHashMismatch on a wrong binary.
+
+        The caller must discard what `sink` received when this raises (staging writes to a temporary blob)."""
+        self._check(url, "installer", allowed_hosts)
+        digest = hashlib.sha256()
+        size = 0
+        with self._stream(url, package_id) as response:
+            for chunk in response.iter_bytes(1024 * 1024):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise HostileInput(
+                        f"package {package_id}: installer exceeds {max_bytes} bytes", package_id=package_id
+                    )
+                digest.update(chunk)
+                sink.write(chunk)
+        actual = digest.hexdigest()
+        if actual != expected_sha256.lower():
+            raise InstallerHashMismatch(
+                link="installer", expected=expected_sha256, actual=actual, package_id=package_id, what=url
+            )
+        return size
+
+    @contextmanager
+    def _stream(self, url: str, package_id: str) -> Iterator[httpx.Response]:
+        try:
+            with self._client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise Unverifiable(
+                        f"package {package_id}: installer download answered HTTP {response.status_code}: retry later",
+                        package_id=package_id,
+                        link="installer",
+                    )
+                yield response
+        except httpx.HTTPError as error:
+            raise Unverifiable(
+                f"package {package_id}: installer download failed ({type(error).__name__}): retry later",
+                package_id=package_id,
+                link="installer",
+            ) from None

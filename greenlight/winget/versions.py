@@ -1,0 +1,49 @@
+"""winget's version comparison (AppInstallerVersions.h): dot-separated parts, each a leading integer then a
+string suffix; missing parts compare as empty, so 1.0 == 1.0.0 (reference §2.2 step 7)."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+_PART = re.compile(r"^(\d*)(.*)$")
+
+
+def _parts(version: str) -> list[tuple[int, str]]:
+    parts = []
+    for raw in version.strip().split("."):
+        match = _PART.match(raw.strip())
+        assert match is not None
+        number, suffix = match.groups()
+        parts.append((int(number) if number else 0, suffix.lower()))
+    while parts and parts[-1] == (0, ""):
+        parts.pop()
+    return parts
+
+
+def compare(a: str, b: str) -> int:
+    pa, pb = _parts(a), _parts(b)
+    for index in range(max(len(pa), len(pb))):
+        x = pa[index] if index < len(pa) else (0, "")
+        y = pb[index] if index < len(pb) else (0, "")
+        if x[0] != y[0]:
+            return -1 if x[0] < y[0] else 1
+        if x[1] != y[1]:
+            # An empty suffix sorts after a non-empty one (1.0 > 1.0-beta), as in winget.
+            if not x[1]:
+                return 1
+            if not y[1]:
+                return -1
+            return -1 if x[1] < y[1] else 1
+    return 0
+
+
+def equal(a: str, b: str) -> bool:
+    return compare(a, b) == 0
+
+
+sort_key = functools.cmp_to_key(compare)
+
+
+def latest(versions: list[str]) -> str:
+    return max(versions, key=sort_key)
