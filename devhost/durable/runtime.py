@@ -332,7 +332,10 @@ class DurableRuntime:
 
         now = self._clock.now()
         control = next((m for m in inbox if m.body["kind"] in ("terminate", "suspend", "resume")), None)
-        if control is not None and (control is inbox[0] or control.body["kind"] == "terminate"):
+        # Terminate jumps the queue; a suspended instance only listens to control requests; otherwise in order.
+        if control is not None and (
+            control is inbox[0] or control.body["kind"] == "terminate" or state.status is RuntimeStatus.SUSPENDED
+        ):
             await self._apply_control(cached, control, now)
             return True
         if state.status is RuntimeStatus.SUSPENDED:
@@ -415,6 +418,8 @@ class DurableRuntime:
             self._spawn(self._run_activity(state.instance_id, state.execution_id, call.task_id, call.name, call.input))
         for timer in effects.timers:
             self._arm_timer(state.instance_id, state.execution_id, timer.task_id, timer.fire_at)
+        if effects.cancelled_timers:
+            self._disarm_timers(state.instance_id, set(effects.cancelled_timers))
         for call in effects.sub_orchestrations:
             await self._start_child(state, call)
         if effects.finished:
@@ -504,6 +509,13 @@ class DurableRuntime:
     def _arm_timer(self, instance_id: str, execution_id: str, timer_id: int, fire_at: datetime) -> None:
         heapq.heappush(self._timers, _Timer(fire_at, instance_id, execution_id, timer_id))
         self._timer_wake.set()
+
+    def _disarm_timers(self, instance_id: str, timer_ids: set[int]) -> None:
+        kept = [t for t in self._timers if not (t.instance_id == instance_id and t.timer_id in timer_ids)]
+        if len(kept) != len(self._timers):
+            heapq.heapify(kept)
+            self._timers = kept
+            self._timer_wake.set()
 
     def _timer_is_live(self, timer: _Timer) -> bool:
         cached = self._cache.get(timer.instance_id)

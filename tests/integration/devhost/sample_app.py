@@ -282,26 +282,15 @@ def slow_chain(context: df.DurableOrchestrationContext):
 
 @myApp.activity_trigger(input_name="work")
 def slow_step(work: dict) -> int:
-    """Sleeps, then records that it ran (the crash test counts runs per step: at least once)."""
+    """Records its start and end around a sleep, so the crash test can kill devhost mid-activity."""
+    _record_run("start", work)
     time.sleep(float(os.environ.get("SAMPLE_SLOW_STEP_SECONDS", "0.3")))
-    log_dir = os.environ.get("SAMPLE_ACTIVITY_LOG_DIR")
-    if log_dir:
-        with open(os.path.join(log_dir, "runs.log"), "a", encoding="utf-8") as log:
-            log.write(f"{work['instance']} {work['step']}\n")
+    _record_run("end", work)
     return (work["step"] + 1) * 10
 
 
-# ----------------------------------------------------------------- benchmark: a five-activity chain
-
-
-@myApp.orchestration_trigger(context_name="context")
-def chain5(context: df.DurableOrchestrationContext):
-    value = context.get_input()
-    for _ in range(5):
-        value = yield context.call_activity("add_one", value)
-    return value
-
-
-@myApp.activity_trigger(input_name="value")
-async def add_one(value: int) -> int:
-    return value + 1
+def _record_run(phase: str, work: dict) -> None:
+    log_dir = os.environ.get("SAMPLE_ACTIVITY_LOG_DIR")
+    if log_dir:
+        with open(os.path.join(log_dir, "runs.log"), "a", encoding="utf-8") as log:
+            log.write(f"{phase} {work['instance']} {work['step']}\n")

@@ -1,0 +1,110 @@
+"""Replay rules the SDK leaves to the host: non-determinism detection and Azure Storage long-timer splitting.
+
+Uses its own small app, because the point is an orchestrator whose code changes between two replays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import azure.durable_functions as df
+import azure.functions as func
+import pytest
+
+from devhost.durable.history import parse_timestamp
+from devhost.function_index import FunctionIndex, index_app
+from tests.integration.devhost.conftest import DurableHost, events_of, start_host
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+CODE_VERSION = {"value": 1}
+
+
+@app.orchestration_trigger(context_name="context")
+def versioned(context: df.DurableOrchestrationContext):
+    # Version 1 calls "first" then "second"; version 2 (a deployment mid-flight) calls "second" first.
+    if CODE_VERSION["value"] == 1:
+        a = yield context.call_activity("first", None)
+    else:
+        a = yield context.call_activity("second", None)
+    b = yield context.wait_for_external_event("Go")
+    return [a, b]
+
+
+@app.orchestration_trigger(context_name="context")
+def long_wait(context: df.DurableOrchestrationContext):
+    yield context.create_timer(context.current_utc_datetime + timedelta(days=10))
+    return "woke up"
+
+
+@app.activity_trigger(input_name="unused")
+def first(unused) -> str:
+    return "first"
+
+
+@app.activity_trigger(input_name="unused")
+def second(unused) -> str:
+    return "second"
+
+
+@pytest.fixture(scope="module")
+def replay_index() -> FunctionIndex:
+    return index_app(app)
+
+
+@pytest.fixture
+async def replay_host(replay_index: FunctionIndex, azurite) -> AsyncIterator[DurableHost]:
+    durable_host, server = await start_host(replay_index, azurite.connection_string)
+    yield durable_host
+    await server.close()
+    CODE_VERSION["value"] = 1
+
+
+async def test_changed_orchestrator_code_fails_the_instance_with_a_non_determinism_error(replay_host: DurableHost):
+    client = replay_host.client()
+    instance_id = await client.start_new("versioned")
+    await replay_host.settle()
+    assert (await client.get_status(instance_id)).runtime_status.value == "Running"
+
+    CODE_VERSION["value"] = 2  # the code changes while the instance waits for "Go"
+    await client.raise_event(instance_id, "Go", "now")
+    await replay_host.settle()
+
+    status = await client.get_status(instance_id)
+    assert status.runtime_status.value == "Failed"
+    assert "Non-Deterministic workflow detected" in status.output
+    assert "CallActivity 'first'" in status.output and "CallActivity 'second'" in status.output
+    state = await replay_host.state(instance_id)
+    assert [e["Name"] for e in events_of(state, "TASK_SCHEDULED")] == ["first"]  # nothing new was scheduled
+
+
+async def test_unchanged_orchestrator_code_replays_to_completion(replay_host: DurableHost):
+    client = replay_host.client()
+    instance_id = await client.start_new("versioned")
+    await replay_host.settle()
+    await client.raise_event(instance_id, "Go", "now")
+    await replay_host.settle()
+
+    status = await client.get_status(instance_id)
+    assert status.runtime_status.value == "Completed"
+    assert status.output == ["first", '"now"']  # raised through the Python client: JSON text (SDK issue #295)
+
+
+async def test_ten_day_timer_is_split_into_segments_of_at_most_three_days(replay_host: DurableHost):
+    client = replay_host.client()
+    instance_id = await client.start_new("long_wait")
+    await replay_host.settle()
+    start = replay_host.clock.now()
+    replay_host.clock.advance(timedelta(days=2, hours=23))
+    await replay_host.settle()
+    assert (await client.get_status(instance_id)).runtime_status.value == "Running"
+
+    await replay_host.run_timers()
+
+    assert (await client.get_status(instance_id)).output == "woke up"
+    state = await replay_host.state(instance_id)
+    # The SDK turns a timer beyond the 6-day limit into 3-day segments; each new one is a new action.
+    fire_times = [parse_timestamp(e["FireAt"]) - start for e in events_of(state, "TIMER_CREATED")]
+    assert fire_times == [timedelta(days=3), timedelta(days=6), timedelta(days=10)]
+    fired = [e["TimerId"] for e in events_of(state, "TIMER_FIRED")]
+    assert fired == [e["EventId"] for e in events_of(state, "TIMER_CREATED")] == [0, 1, 2]
