@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 
 from devhost.durable.history import parse_timestamp
-from devhost.durable.state import RuntimeStatus
 from tests.integration.devhost.conftest import DurableHost, event_types, events_of
 
 
