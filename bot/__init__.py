@@ -1,8 +1,22 @@
 """The Teams bot blueprint: /api/messages, the activity handler, cards, proactive messages.
 
-The only package that imports botbuilder.
+The only package that imports botbuilder. Importing it registers the route; nothing is configured until the
+first activity (or `bot.runtime.get_runtime()`), except that a deployment with GREENLIGHT_ENV set to anything
+but `local` refuses to load without a bot app id (see `bot.settings`).
 """
+
+import os
 
 import azure.durable_functions as df
 
+from greenlight.settings import Environment
+
 blueprint = df.Blueprint()
+
+if os.environ.get("GREENLIGHT_ENV", "").strip().lower() not in ("", Environment.LOCAL):
+    # Fail the host's indexing (the app does not start) instead of serving an endpoint without authentication.
+    from bot.settings import BotSettings
+
+    BotSettings.from_env()
+
+from bot import endpoint  # noqa: E402,F401  (registers /api/messages on the blueprint)

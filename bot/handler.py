@@ -1,0 +1,333 @@
+"""ApprovalBot: the Teams activity handler. Commands in, cards out; card clicks through `bot.approvals`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue
+
+from bot.approvals import Outcome
+from bot.cards import (
+    CARD_CONTENT_TYPE,
+    approval_card,
+    decided_card,
+    request_form_card,
+    request_list_card,
+    request_status_card,
+    search_results_card,
+)
+from bot.cards.approval import VERB_APPROVE, VERB_REJECT
+from bot.cards.request import ARCHITECTURES, VERB_SUBMIT_REQUEST
+from bot.cards.search import MAX_RESULTS, VERB_REQUEST_FORM
+from bot.cards.status import VERB_REVIEW
+from bot.catalog import CatalogUnavailableError
+from bot.commands import HELP_TEXT, CommandKind, parse_command
+from bot.notifier import SentCard, stored_bot_account
+from bot.references import is_personal, serialize_reference, tenant_of
+from bot.request_intake import InvalidRequestInput, SubmittedForm
+from bot.services import BotServices
+from greenlight.models import RequestStatus, Verdict
+from greenlight.storage import NotFound
+
+log = logging.getLogger("greenlight.bot")
+
+GENERIC_FAILURE = "Sorry, something went wrong on my side. Please try again in a minute."
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What a card action produced: a card replacing the clicked one, and/or a short message, or an error."""
+
+    card: dict[str, Any] | None = None
+    message: str | None = None
+    error: tuple[int, str, str] | None = None  # (status, code, message)
+
+
+class ApprovalBot(TeamsActivityHandler):
+    def __init__(self, services: BotServices) -> None:
+        self._s = services
+
+    # ------------------------------------------------------------------ turn plumbing
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        await self._remember(turn_context)
+        try:
+            await super().on_turn(turn_context)
+        except Exception:  # a user sees a generic message; the log gets the details
+            log.exception("turn failed for activity type %s", turn_context.activity.type)
+            if turn_context.activity.type == ActivityTypes.message:
+                await turn_context.send_activity(GENERIC_FAILURE)
+            elif turn_context.activity.type == ActivityTypes.invoke:
+                raise
+
+    async def _remember(self, turn_context: TurnContext) -> None:
+        """Upsert the 1:1 reference of whoever talks to the bot: install, members added, every message and click."""
+        activity = turn_context.activity
+        if activity.type not in (
+            ActivityTypes.message,
+            ActivityTypes.invoke,
+            ActivityTypes.installation_update,
+            ActivityTypes.conversation_update,
+        ):
+            return
+        user = activity.from_property
+        tenant_id = tenant_of(activity)
+        if user is None or not user.aad_object_id or not tenant_id or not is_personal(activity):
+            return
+        if not self._s.settings.is_allowed_service_url(activity.service_url):
+            return  # the endpoint refuses these before the turn; never store such a reference
+        try:
+            await asyncio.to_thread(
+                self._s.references.upsert,
+                tenant_id,
+                user.aad_object_id.lower(),
+                serialize_reference(activity),
+                activity.service_url,
+                user.name,
+            )
+        except Exception:  # storing the reference must not cost the user their answer
+            log.exception("could not store the conversation reference")
+
+    # ------------------------------------------------------------------ installation and members
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        await turn_context.send_activity(MessageFactory.text("Hi! " + HELP_TEXT))
+
+    async def on_teams_members_added(self, teams_members_added, team_info, turn_context: TurnContext) -> None:
+        return  # the reference was captured in on_turn; the welcome comes with installationUpdate
+
+    # ------------------------------------------------------------------ messages
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if isinstance(activity.value, dict) and activity.value.get("verb"):
+            await self._on_submit_fallback(turn_context, activity.value)
+            return
+        command = parse_command(activity.text)
+        if command.problem:
+            await turn_context.send_activity(command.problem)
+        elif command.kind is CommandKind.SEARCH:
+            await self._search(turn_context, command.argument)
+        elif command.kind is CommandKind.REQUEST:
+            await self._request_form(turn_context, command.argument)
+        elif command.kind is CommandKind.STATUS:
+            await self._my_requests(turn_context)
+        elif command.kind is CommandKind.PENDING:
+            await self._pending(turn_context)
+        elif command.kind is CommandKind.UNKNOWN:
+            await turn_context.send_activity("I did not understand that.\n\n" + HELP_TEXT)
+        else:
+            await turn_context.send_activity(HELP_TEXT)
+
+    async def _send_card(self, turn_context: TurnContext, card: dict[str, Any]):
+        return await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+
+    async def _search(self, turn_context: TurnContext, query: str) -> None:
+        try:
+            catalog = await asyncio.to_thread(self._s.catalog)
+            entries = await asyncio.to_thread(catalog.search, query, MAX_RESULTS + 1)
+        except CatalogUnavailableError as error:
+            await turn_context.send_activity(f"I cannot search right now: {error}")
+            return
+        await self._send_card(turn_context, search_results_card(query, list(entries)))
+
+    async def _request_form(self, turn_context: TurnContext, package_id: str) -> None:
+        try:
+            catalog = await asyncio.to_thread(self._s.catalog)
+            package = await asyncio.to_thread(catalog.package, package_id)
+        except CatalogUnavailableError as error:
+            await turn_context.send_activity(f"I cannot look that up right now: {error}")
+            return
+        if package is None:
+            await turn_context.send_activity(f"I could not find {package_id}. Try `search {package_id}`.")
+            return
+        await self._send_card(turn_context, _form_for(package))
+
+    async def _my_requests(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        tenant_id, oid = tenant_of(activity), _oid(activity)
+        if not tenant_id or not oid:
+            await turn_context.send_activity("I could not tell who you are, so I cannot list your requests.")
+            return
+        page = await asyncio.to_thread(self._s.requests.list_by_requester, tenant_id, oid, 15)
+        items = sorted(page.items, key=lambda r: r.created_at, reverse=True)
+        await self._send_card(
+            turn_context, request_list_card("Your requests", items, "You have no requests yet. Try `search`.")
+        )
+
+    async def _pending(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        tenant_id, oid = tenant_of(activity), _oid(activity)
+        if not tenant_id or not oid or oid not in self._s.settings.approver_oids:
+            await turn_context.send_activity("You are not an approver, so nothing is waiting for you.")
+            return
+        page = await asyncio.to_thread(self._s.requests.list_by_status, tenant_id, RequestStatus.PENDING_APPROVAL, 50)
+        mine = [r for r in page.items if self._s.approvals.is_approver(r, oid)]
+        await self._send_card(
+            turn_context, request_list_card("Waiting for your approval", mine, "Nothing is waiting.", reviewable=True)
+        )
+
+    # ------------------------------------------------------------------ card actions
+
+    async def on_adaptive_card_invoke(
+        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
+    ) -> AdaptiveCardInvokeResponse:
+        action = invoke_value.action if isinstance(invoke_value.action, dict) else {}
+        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        verb = action.get("verb") or data.get("verb")
+        try:
+            result = await self._act(turn_context, str(verb or ""), data)
+        except Exception:
+            log.exception("card action %r failed", verb)
+            return _error(500, "InternalError", GENERIC_FAILURE)
+        if result.error is not None:
+            return _error(*result.error)
+        if result.card is not None:
+            return AdaptiveCardInvokeResponse(status_code=200, type=CARD_CONTENT_TYPE, value=result.card)
+        return AdaptiveCardInvokeResponse(
+            status_code=200, type="application/vnd.microsoft.activity.message", value=result.message or "Done."
+        )
+
+    async def _on_submit_fallback(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
+        """Action.Submit (clients without Universal Actions): same verbs, answered by updating the clicked card."""
+        result = await self._act(turn_context, str(value.get("verb")), value)
+        if result.error is not None:
+            await turn_context.send_activity(result.error[2])
+            return
+        if result.card is not None and turn_context.activity.reply_to_id:
+            update = MessageFactory.attachment(CardFactory.adaptive_card(result.card))
+            update.id = turn_context.activity.reply_to_id
+            await turn_context.update_activity(update)
+        if result.message:
+            await turn_context.send_activity(result.message)
+
+    async def _act(self, turn_context: TurnContext, verb: str, data: dict[str, Any]) -> ActionResult:
+        activity = turn_context.activity
+        tenant_id, oid = tenant_of(activity), _oid(activity)
+        if not tenant_id or not oid:
+            return ActionResult(error=(403, "Forbidden", "I could not tell who you are."))
+        if verb == VERB_REQUEST_FORM:
+            return await self._open_form(turn_context, _text(data, "packageId"))
+        if verb == VERB_SUBMIT_REQUEST:
+            return await self._submit(turn_context, tenant_id, oid, data)
+        if verb in (VERB_APPROVE, VERB_REJECT):
+            return await self._decide(turn_context, tenant_id, oid, verb, data)
+        if verb == VERB_REVIEW:
+            return await self._review(tenant_id, oid, _text(data, "requestId"))
+        return ActionResult(error=(400, "UnknownAction", "This button is not supported any more."))
+
+    async def _open_form(self, turn_context: TurnContext, package_id: str) -> ActionResult:
+        try:
+            catalog = await asyncio.to_thread(self._s.catalog)
+            package = await asyncio.to_thread(catalog.package, package_id) if package_id else None
+        except CatalogUnavailableError as error:
+            return ActionResult(error=(503, "CatalogUnavailable", str(error)))
+        if package is None:
+            return ActionResult(error=(404, "PackageNotFound", "That package is no longer in the catalog."))
+        # A new message, so the search results stay where they are.
+        await self._send_card(turn_context, _form_for(package))
+        return ActionResult(message=f"Request form for {package.package_id} sent below.")
+
+    async def _submit(self, turn_context: TurnContext, tenant_id: str, oid: str, data: dict[str, Any]) -> ActionResult:
+        activity = turn_context.activity
+        form = SubmittedForm(
+            tenant_id=tenant_id,
+            requester_oid=oid,
+            requester_name=(activity.from_property.name or "").strip() or oid,
+            package_id=_text(data, "packageId"),
+            architecture=_text(data, "architecture"),
+            justification=_text(data, "justification", 2000),
+            form_id=activity.reply_to_id or activity.id or "",
+        )
+        try:
+            catalog = await asyncio.to_thread(self._s.catalog)
+            current, created = await asyncio.to_thread(self._s.intake.submit, form, catalog)
+        except CatalogUnavailableError as error:
+            return ActionResult(error=(503, "CatalogUnavailable", str(error)))
+        except InvalidRequestInput as problem:
+            package = await asyncio.to_thread(catalog.package, form.package_id) if form.package_id else None
+            if package is None:
+                return ActionResult(error=(400, "InvalidRequest", str(problem)))
+            return ActionResult(card=_form_for(package, error=str(problem)))
+        request = current.value
+        if created:
+            if activity.reply_to_id:
+                here = SentCard(tenant_id, activity.conversation.id, activity.reply_to_id, activity.service_url)
+                await asyncio.to_thread(self._s.requester_cards.put, request.request_id, oid, here)
+            stored = await asyncio.to_thread(self._s.references.get, tenant_id, oid)
+            request, delivered = await self._s.dispatch.send_approval_cards(
+                current, service_url_hint=activity.service_url, bot_account=stored_bot_account(stored)
+            )
+            if not delivered:
+                log.warning("request %s: no approver could be reached", request.request_id)
+        return ActionResult(card=request_status_card(request))
+
+    async def _decide(
+        self, turn_context: TurnContext, tenant_id: str, oid: str, verb: str, data: dict[str, Any]
+    ) -> ActionResult:
+        activity = turn_context.activity
+        result = await asyncio.to_thread(
+            lambda: self._s.approvals.decide(
+                tenant_id=tenant_id,
+                request_id=_text(data, "requestId"),
+                clicker_oid=oid,
+                clicker_name=(activity.from_property.name or "").strip() or "an approver",
+                verdict=Verdict.APPROVED if verb == VERB_APPROVE else Verdict.REJECTED,
+                comment=_text(data, "comment", 300),
+            )
+        )
+        if result.outcome is Outcome.REFUSED:
+            log.info("click refused: %s", result.reason)
+            return ActionResult(error=(403, "NotAllowed", result.reason or "Not allowed."))
+        assert result.request is not None and result.decision is not None
+        card = decided_card(result.request, result.decision)
+        if activity.reply_to_id:
+            update = MessageFactory.attachment(CardFactory.adaptive_card(card))
+            update.id = activity.reply_to_id
+            await turn_context.update_activity(update)
+        if result.outcome is Outcome.RECORDED:
+            await self._s.dispatch.update_everywhere(
+                result.request, result.decision, skip_activity_id=activity.reply_to_id
+            )
+        return ActionResult(card=card)
+
+    async def _review(self, tenant_id: str, oid: str, request_id: str) -> ActionResult:
+        try:
+            current = await asyncio.to_thread(self._s.requests.get, tenant_id, request_id)
+        except NotFound:
+            return ActionResult(error=(404, "RequestNotFound", "This request does not exist."))
+        request = current.value
+        if not self._s.approvals.is_approver(request, oid):
+            return ActionResult(error=(403, "NotAllowed", "You are not an approver for this request."))
+        decision = await asyncio.to_thread(self._s.decisions.get, request_id, request.stage)
+        if decision is not None:
+            return ActionResult(card=decided_card(request, decision))
+        return ActionResult(card=approval_card(request))
+
+
+def _oid(activity: Activity) -> str | None:
+    user = activity.from_property
+    return user.aad_object_id.lower() if user is not None and user.aad_object_id else None
+
+
+def _text(data: dict[str, Any], name: str, limit: int = 200) -> str:
+    value = data.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _form_for(package: Any, error: str | None = None) -> dict[str, Any]:
+    offered = tuple(a for a in (getattr(package, "architectures", None) or ()) if a in ARCHITECTURES)
+    return request_form_card(
+        package, architectures=offered or ARCHITECTURES, description=getattr(package, "description", None), error=error
+    )
+
+
+def _error(status: int, code: str, message: str) -> AdaptiveCardInvokeResponse:
+    return AdaptiveCardInvokeResponse(
+        status_code=status, type="application/vnd.microsoft.error", value={"code": code, "message": message}
+    )

@@ -1,0 +1,106 @@
+"""Wiring: settings → Bot Framework authentication → CloudAdapterBase → ApprovalBot, built once per process.
+
+Module-level singletons persist per worker process, so they hold no per-request state.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.core import CloudAdapterBase
+from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
+
+from bot.approvals import ApprovalService, ApproverDirectory, ConfiguredApprovers
+from bot.catalog import CatalogFactory, default_catalog
+from bot.dispatch import ApprovalDispatch
+from bot.handler import ApprovalBot
+from bot.notifier import ProactiveNotifier
+from bot.request_cards import RequesterCardRepository
+from bot.request_intake import RequestIntake
+from bot.services import BotServices
+from bot.settings import BotSettings
+from greenlight.storage import (
+    ApprovalCardRepository,
+    AuditLog,
+    ConversationReferenceRepository,
+    DecisionRepository,
+    RequestRepository,
+    StorageAccount,
+    default_account,
+)
+
+
+class _AuthConfiguration:
+    """The attribute names ConfigurationBotFrameworkAuthentication reads (botbuilder's config.py convention)."""
+
+    def __init__(self, settings: BotSettings) -> None:
+        self.APP_ID = settings.app_id or ""
+        self.APP_PASSWORD = settings.app_password.get() if settings.app_password else ""
+        self.APP_TYPE = settings.app_type_name
+        self.APP_TENANTID = settings.app_tenant_id or ""
+
+
+@dataclass(frozen=True)
+class BotRuntime:
+    settings: BotSettings
+    authentication: ConfigurationBotFrameworkAuthentication
+    adapter: CloudAdapterBase
+    bot: ApprovalBot
+    services: BotServices
+
+    @classmethod
+    def build(
+        cls,
+        settings: BotSettings,
+        account: StorageAccount,
+        *,
+        catalog: CatalogFactory = default_catalog,
+        approvers: ApproverDirectory | None = None,
+        **auth_overrides: Any,
+    ) -> BotRuntime:
+        """`auth_overrides` (credentials_factory=, auth_configuration=) exist for offline auth tests only."""
+        authentication = ConfigurationBotFrameworkAuthentication(_AuthConfiguration(settings), **auth_overrides)
+        adapter = CloudAdapterBase(authentication)
+        references = ConversationReferenceRepository(account)
+        requests = RequestRepository(account)
+        decisions = DecisionRepository(account)
+        audit = AuditLog(account)
+        approvers = approvers or ConfiguredApprovers(settings.approver_oids)
+        notifier = ProactiveNotifier(adapter, settings, references)
+        requester_cards = RequesterCardRepository(account)
+        services = BotServices(
+            settings=settings,
+            references=references,
+            requests=requests,
+            decisions=decisions,
+            approvers=approvers,
+            approvals=ApprovalService(requests, decisions, approvers, audit),
+            intake=RequestIntake(requests, audit),
+            notifier=notifier,
+            dispatch=ApprovalDispatch(notifier, approvers, ApprovalCardRepository(account), requester_cards, requests),
+            requester_cards=requester_cards,
+            catalog=catalog,
+        )
+        return cls(settings, authentication, adapter, ApprovalBot(services), services)
+
+
+_runtime: BotRuntime | None = None
+_lock = threading.Lock()
+
+
+def get_runtime() -> BotRuntime:
+    """The process-wide runtime from the environment; raises SettingsError when the bot is misconfigured."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = BotRuntime.build(BotSettings.from_env(), default_account())
+        return _runtime
+
+
+def set_runtime(runtime: BotRuntime | None) -> None:
+    """Install a runtime built by a test (or clear it)."""
+    global _runtime
+    with _lock:
+        _runtime = runtime
