@@ -174,3 +174,10 @@ def test_no_secure_parameters_or_secrets_in_outputs(bicep_files: dict[str, str])
     for path, text in bicep_files.items():
         assert "@secure()" not in text, f"{path}: the design needs no secret parameters"
         assert not re.search(r"listKeys|listSecrets|connectionStrings\(", code(text)), f"{path} reads a key"
+
+
+def test_every_main_parameter_is_documented_in_deploy_md(bicep_files: dict[str, str]) -> None:
+    deploy = (BICEP_DIR.parents[1] / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    params = re.findall(r"^param (\w+)", bicep_files["main.bicep"], re.MULTILINE)
+    assert params
+    assert [p for p in params if f"`{p}`" not in deploy] == []
