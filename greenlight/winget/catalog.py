@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from greenlight.winget.errors import WingetError
 from greenlight.winget.fetch import CdnClient
 from greenlight.winget.hashchain import BlobCache, HashChain, VerifiedManifest
+from greenlight.winget.index import IndexPackage, check_package_id
 from greenlight.winget.settings import WingetSettings
 from greenlight.winget.source import OpenSource, SourceStore
 from greenlight.winget.trust import policy_for
@@ -66,7 +67,7 @@ class Catalog:
         limit = max(1, min(int(limit), 100))
         return [self._entry(hit.package) for hit in self.source.index.search(text[:200], limit)]
 
-    def _entry(self, package) -> CatalogEntry:
+    def _entry(self, package: IndexPackage) -> CatalogEntry:
         return CatalogEntry(
             package_id=package.id,
             name=package.name,
@@ -77,7 +78,7 @@ class Catalog:
 
     def package(self, package_id: str, version: str | None = None) -> PackageDetails | None:
         """Details from the verified chain; None when the package is not in the index."""
-        row = self.source.index.get(package_id)
+        row = self.source.index.get(check_package_id(package_id))
         if row is None:
             return None
         if self.chain is None:

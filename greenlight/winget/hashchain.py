@@ -60,6 +60,7 @@ class VerifiedManifest:
     source_version: str
     version_data_sha256: str
     manifest_sha256: str
+    raw: bytes  # the verified merged manifest, as served
 
 
 class HashChain:
@@ -128,4 +129,4 @@ class HashChain:
                 package_id=row.id,
                 link="manifest",
             )
-        return VerifiedManifest(parsed, entry, row, self.source.version, row.hash or "", entry.sha256)
+        return VerifiedManifest(parsed, entry, row, self.source.version, row.hash or "", entry.sha256, raw)
