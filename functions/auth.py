@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import azure.functions as func
 
@@ -34,6 +35,7 @@ from greenlight.storage import AlreadyExists, ConcurrencyConflict, InvalidContin
 
 log = logging.getLogger("greenlight.api")
 install_log_correlation()
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
 class Role(StrEnum):
@@ -132,7 +134,8 @@ def _authenticate(req: func.HttpRequest, roles: frozenset[Role] | None) -> Princ
 
 
 def _check_size(req: func.HttpRequest) -> None:
-    limit = runtime.get().settings.max_body_bytes
+    # With invalid settings the anonymous routes (health) still answer, so fall back to the default limit.
+    limit = runtime.get().settings.max_body_bytes if runtime.settings_error() is None else DEFAULT_MAX_BODY_BYTES
     declared = req.headers.get("Content-Length")
     if len(req.get_body() or b"") > limit or (declared and declared.isdigit() and int(declared) > limit):
         raise ApiProblem(413, "Request body too large", f"the limit is {limit} bytes", "body-too-large")
@@ -216,8 +219,10 @@ def api_endpoint(
                 kwargs["body"] = body
             return kwargs
 
-        def finish(response: func.HttpResponse, correlation_id: str) -> func.HttpResponse:
+        def finish(req: func.HttpRequest, response: func.HttpResponse, correlation_id: str) -> func.HttpResponse:
             response.headers[CORRELATION_HEADER] = correlation_id
+            # One line per request; the log record factory prefixes the correlation id. Path only: no query.
+            log.info("%s %s -> %d", req.method, urlsplit(req.url).path, response.status_code)
             return response
 
         if inspect.iscoroutinefunction(handler):
@@ -227,9 +232,9 @@ def api_endpoint(
                 token = bind(correlation_id)
                 try:
                     kwargs = await asyncio.to_thread(prepare, req)  # JWKS fetch is blocking I/O
-                    return finish(_to_response(await handler(req, **kwargs)), correlation_id)
+                    return finish(req, _to_response(await handler(req, **kwargs)), correlation_id)
                 except Exception as error:  # noqa: BLE001 - every failure becomes a problem response
-                    return finish(_problem_from(error), correlation_id)
+                    return finish(req, _problem_from(error), correlation_id)
                 finally:
                     unbind(token)
 
@@ -239,9 +244,9 @@ def api_endpoint(
                 correlation_id = correlation_id_from(req.headers.get(CORRELATION_HEADER))
                 token = bind(correlation_id)
                 try:
-                    return finish(_to_response(handler(req, **prepare(req))), correlation_id)
+                    return finish(req, _to_response(handler(req, **prepare(req))), correlation_id)
                 except Exception as error:  # noqa: BLE001 - every failure becomes a problem response
-                    return finish(_problem_from(error), correlation_id)
+                    return finish(req, _problem_from(error), correlation_id)
                 finally:
                     unbind(token)
 

@@ -1,0 +1,157 @@
+"""Problem+json for bad input, JWKS refresh on key rollover, OpenAPI from the schemas — route functions called
+directly against Azurite and the sandbox."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import ssl
+
+import azure.functions as func
+import httpx
+import jsonschema
+import jwt
+import pytest
+
+from functions.openapi import build_document
+from functions.schemas import SCHEMAS
+from functions.tokens import JwksCache, TokenValidator
+from greenlight.settings import SANDBOX_TENANT_ID
+from sandbox.identity import mint_user_token
+from scripts.localstack import start_sandbox
+from tests.integration.foundation.conftest import API_AUDIENCE
+
+
+def post(token: str, raw: bytes, content_type: str = "application/json", extra_headers=None):
+    from functions.requests_api import create_request
+
+    headers = {"Content-Type": content_type, "Authorization": f"Bearer {token}", **(extra_headers or {})}
+    return create_request(func.HttpRequest("POST", "http://localhost/api/requests", headers=headers, body=raw))
+
+
+def problem(response, status: int) -> dict:
+    assert response.status_code == status, response.get_body()
+    assert response.mimetype == "application/problem+json"
+    body = json.loads(response.get_body())
+    jsonschema.validate(body, SCHEMAS["Problem"])
+    assert "Traceback" not in response.get_body().decode()
+    return body
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{not json",
+        b"\xff\xfe",
+        b"[]",
+        b'{"package_id": "7zip.7zip"}',
+        b'{"package_id": "../etc", "justification": "x"}',
+    ],
+)
+def test_malformed_or_invalid_bodies_are_400(api_runtime, mint, raw):
+    body = problem(post(mint(), raw), 400)
+    assert body["type"].endswith(("malformed-body", "invalid-body"))
+
+
+def test_schema_errors_name_the_field(api_runtime, mint):
+    raw = json.dumps({"package_id": "7zip.7zip", "justification": "x", "architecture": "mips", "extra": 1}).encode()
+    body = problem(post(mint(), raw), 400)
+    assert any(e.startswith("architecture:") for e in body["errors"])
+    assert any("extra" in e for e in body["errors"])
+
+
+def test_an_oversized_body_is_413_before_it_is_parsed(api_runtime, mint):
+    limit = api_runtime.settings.max_body_bytes
+    problem(post(mint(), b"{" + b" " * limit + b"}"), 413)
+
+
+def test_a_non_json_content_type_is_415(api_runtime, mint):
+    problem(post(mint(), b"package_id=7zip.7zip", "application/x-www-form-urlencoded"), 415)
+
+
+def test_a_retried_create_with_the_same_idempotency_key_returns_the_first_request(api_runtime, mint):
+    raw = json.dumps({"package_id": "Git.Git", "justification": "source control"}).encode()
+    token = mint(oid="oid-retry")
+    first = post(token, raw, extra_headers={"Idempotency-Key": "abc-123"})
+    second = post(token, raw, extra_headers={"Idempotency-Key": "abc-123"})
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert json.loads(first.get_body())["request_id"] == json.loads(second.get_body())["request_id"]
+    other = json.dumps({"package_id": "Other.Thing", "justification": "x"}).encode()
+    problem(post(token, other, extra_headers={"Idempotency-Key": "abc-123"}), 409)
+
+
+def test_an_unknown_route_is_404_problem(api_runtime):
+    from functions.fallback import unknown_route
+
+    response = unknown_route(func.HttpRequest("GET", "http://localhost/api/nope", body=b""))
+    problem(response, 404)
+
+
+def test_a_forged_continuation_is_400(api_runtime, mint):
+    from functions.requests_api import list_requests
+
+    request = func.HttpRequest(
+        "GET",
+        "http://localhost/api/requests",
+        headers={"Authorization": f"Bearer {mint()}"},
+        params={"mine": "true", "continuation": "@@@"},
+        body=b"",
+    )
+    problem(list_requests(request), 400)
+
+
+def test_the_correlation_id_is_echoed_or_generated(api_runtime):
+    from functions.fallback import unknown_route
+
+    given = unknown_route(func.HttpRequest("GET", "http://x/api/n", headers={"x-correlation-id": "abc.42"}, body=b""))
+    assert given.headers["x-correlation-id"] == "abc.42"
+    hostile = unknown_route(func.HttpRequest("GET", "http://x/api/n", headers={"x-correlation-id": "a\nb"}, body=b""))
+    assert hostile.headers["x-correlation-id"] not in {"a\nb", ""}
+
+
+def test_openapi_lists_the_routes_with_the_validating_schemas(api_runtime):
+    document = build_document()
+    create = document["paths"]["/api/requests"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CreateRequest"
+    }
+    assert document["components"]["schemas"]["CreateRequest"] is SCHEMAS["CreateRequest"]
+    assert "/api/requests/{request_id}" in document["paths"]
+    assert "/api/health" in document["paths"] and "security" not in document["paths"]["/api/health"]["get"]
+    assert not any("{path}" in p for p in document["paths"])  # the catch-all is not an operation
+
+
+# ---------------------------------------------------------------- signing-key rollover
+
+
+@pytest.fixture(scope="module")
+def private_sandbox(tmp_path_factory):
+    """A sandbox of this module's own: rotating its key must not disturb other suites' session sandbox."""
+    state = tmp_path_factory.mktemp("rollover-sandbox")
+    process, endpoints = start_sandbox(state / "logs", state)
+    yield endpoints
+    process.stop()
+
+
+def test_a_token_signed_with_a_rolled_over_key_is_accepted_after_one_jwks_refresh(private_sandbox, api_runtime):
+    issuer = f"{private_sandbox.entra_url}/{SANDBOX_TENANT_ID}/v2.0"
+    metadata = f"{issuer}/.well-known/openid-configuration"
+    settings = dataclasses.replace(api_runtime.settings.auth, metadata_url=metadata, issuer=issuer)
+    jwks = JwksCache(metadata, ca_bundle=str(private_sandbox.ca_file), min_refresh_seconds=0)
+    validator = TokenValidator(settings, jwks)
+
+    def token() -> str:
+        return mint_user_token(
+            private_sandbox.state_dir, tenant_id=SANDBOX_TENANT_ID, oid="o", name="n", upn="u", audience=API_AUDIENCE
+        )
+
+    assert validator.validate(token())["oid"] == "o"
+    assert validator.jwks.fetch_count == 1
+    context = ssl.create_default_context(cafile=str(private_sandbox.ca_file))
+    rotated = httpx.post(f"{private_sandbox.entra_url}/_sandbox/keys/rotate", verify=context).json()["kid"]
+    new_token = token()
+    assert jwt.get_unverified_header(new_token)["kid"] == rotated
+    assert validator.validate(new_token)["oid"] == "o"
+    assert validator.jwks.fetch_count == 2
+    assert validator.validate(new_token)["oid"] == "o"
+    assert validator.jwks.fetch_count == 2  # known now: no further fetch
