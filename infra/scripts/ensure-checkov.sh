@@ -11,14 +11,18 @@ stamp="$tool_dir/.installed"
 python="${PYTHON:-python3}"
 
 wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
+mkdir -p "$(dirname "$tool_dir")"
+# Several test runs may start at once on a shared machine: one installs, the others wait and reuse it.
+exec 9>"$tool_dir.lock"
+flock 9
 if [[ -x "$tool_dir/bin/checkov" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
   echo "$tool_dir/bin/checkov"
   exit 0
 fi
 
 rm -rf "$tool_dir"
-mkdir -p "$(dirname "$tool_dir")"
 "$python" -m venv "$tool_dir" >&2
+# pip's output goes to stderr so that stdout carries only the path.
 "$tool_dir/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" >&2
 echo "$wanted" > "$stamp"
 echo "$tool_dir/bin/checkov"

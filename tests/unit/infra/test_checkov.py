@@ -9,9 +9,11 @@ guard and Greenlight's custom checks (infra/checkov) really fire.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,13 +80,17 @@ class Scan:
 
 @pytest.fixture(scope="module")
 def scan(tmp_path_factory: pytest.TempPathFactory) -> Scan:
-    checkov = subprocess.run(
+    # The project's interpreter makes the tool environment, so it gets the same Python as .venv.
+    install = subprocess.run(
         ["bash", str(SCRIPTS_DIR / "ensure-checkov.sh")],
         capture_output=True,
         text=True,
-        check=True,
         timeout=240,
-    ).stdout.strip()
+        env={**os.environ, "PYTHON": sys.executable},
+    )
+    if install.returncode != 0:
+        pytest.fail(f"could not install checkov (infra/scripts/ensure-checkov.sh): {install.stderr[-2000:]}")
+    checkov = install.stdout.strip().splitlines()[-1]
     root = tmp_path_factory.mktemp("checkov")
     shutil.copytree(BICEP_DIR, root / "real")
     broken = root / "broken"
