@@ -114,3 +114,31 @@ def test_health_is_503_and_names_nothing_secret_when_settings_are_invalid(tmp_pa
     assert guarded.status_code == 503 and guarded.json()["title"] == "Service not configured"
     assert "GREENLIGHT_MAX_BODY_BYTES" in process.log_path.read_text()  # the one clear message is in the log
     assert json.dumps(response.json()).find("AccountKey") == -1
+
+
+def test_make_runs_environment_is_enough_for_health_and_a_sandbox_user_token(tmp_path, azurite, sandbox):
+    """Exactly the variables scripts/stack.py gives devhost for `make run`; the rest is derived from them."""
+    from greenlight.settings import LOCAL_API_AUDIENCE, SANDBOX_TENANT_ID
+    from scripts.stack import local_app_environment
+
+    env = local_app_environment(azurite.connection_string, sandbox.base_url, sandbox.ca_file)
+    process, base_url = start_devhost(tmp_path, env)
+    try:
+        health = httpx.get(f"{base_url}/api/health", timeout=30)
+        minted = httpx.post(
+            f"{sandbox.entra_url}/_sandbox/users/token",
+            json={
+                "tenant_id": SANDBOX_TENANT_ID,
+                "oid": "oid-dev",
+                "audience": LOCAL_API_AUDIENCE,
+                "roles": ["Requester"],
+            },
+            verify=str(sandbox.ca_file),
+        ).json()["access_token"]
+        mine = httpx.get(
+            f"{base_url}/api/requests?mine=true", headers={"Authorization": f"Bearer {minted}"}, timeout=30
+        )
+    finally:
+        process.stop()
+    assert health.status_code == 200, health.text
+    assert mine.status_code == 200, mine.text

@@ -166,3 +166,11 @@ def test_openid_metadata_points_at_the_sandbox(sandbox):
     assert metadata["issuer"] == f"{sandbox.entra_url}/{TENANT}/v2.0"
     assert metadata["jwks_uri"] == f"{sandbox.entra_url}/{TENANT}/discovery/v2.0/keys"
     assert metadata["id_token_signing_alg_values_supported"] == ["RS256"]
+
+
+def test_the_token_cli_prints_a_verifiable_token(sandbox, capsys):
+    from sandbox.identity.__main__ import main
+
+    assert main(["token", "--state-dir", str(sandbox.state_dir), "--tenant", TENANT, "--role", "Admin"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert verify_with_jwks(sandbox, token, "api://greenlight-local")["roles"] == ["Admin"]
