@@ -2,9 +2,9 @@
 
 Layout: the ciphertext goes up as numbered blocks 1..n while it is produced; the 48-byte header (mac ‖ iv), known only
 at the end, goes up last as block 0, and the block list names 0, 1..n — the list, not the upload order, defines the
-blob. Block ids are base64 of `gl{key fingerprint}{index:06d}`: fixed length (Azure requires it) and tied to the
-content keys, so a resumed upload reuses exactly the blocks that the same keys produced (same keys + same
-plaintext = same bytes) and never a block of another attempt.
+blob. Block ids are base64 of `gl{build identity}{index:06d}`: fixed length (Azure requires it) and tied to the
+content keys and the archive plan, so a resumed upload reuses only blocks that the same keys and the same
+plaintext layout produced, never a block of another attempt.
 
 Memory: at most `in_flight` blocks are held while they upload, plus the one being filled.
 """
@@ -149,7 +149,7 @@ class BlockUploader:
 
     async def upload(self, build: ContentBuild) -> EncryptionInfo:
         """Stream `build` to the blob and commit the block list; returns the encryption info for Graph's commit."""
-        prefix = "gl" + build.keys.fingerprint()
+        prefix = "gl" + build.identity()
         existing = await self.existing_blocks()
         chunks = build.ciphertext()
         carry = bytearray()

@@ -8,6 +8,7 @@ header; the header (mac ‖ iv) is available from `info` once the stream is exha
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,11 +52,19 @@ def _opener(path: Path) -> Callable[[], BinaryIO]:
 
 
 def member_from_stream(
-    name: str, size: int, open_stream: Callable[[], BinaryIO], *, crc32: int | None = None
+    name: str,
+    size: int,
+    open_stream: Callable[[], BinaryIO],
+    *,
+    crc32: int | None = None,
+    modified: dt.datetime | None = None,
 ) -> ZipMember:
     """A single installer read from a stream (a staged blob, a download). Give `crc32` when it is already known
-    (staging computes it), so the zip gets an ordinary local header instead of a data descriptor."""
-    return ZipMember(name=name, size=size, open=open_stream, crc32=crc32, modified=dt.datetime.now(dt.UTC))
+    (staging computes it), so the zip gets an ordinary local header instead of a data descriptor.
+
+    `modified` defaults to a fixed date, not "now": the same installer must give the same plaintext on every
+    attempt, or a resumed upload would mix blocks of two different encryptions."""
+    return ZipMember(name=name, size=size, open=open_stream, crc32=crc32, modified=modified)
 
 
 class ContentBuild:
@@ -75,6 +84,10 @@ class ContentBuild:
         cls, folder: Path, keys: ContentKeys | None = None, chunk_size: int = DEFAULT_CHUNK
     ) -> ContentBuild:
         return cls(StoredZip(members_from_folder(folder), chunk_size), keys)
+
+    def identity(self) -> str:
+        """A short non-secret id of (keys, archive plan): equal ids mean byte-identical blobs."""
+        return hashlib.sha256(f"{self.keys.fingerprint()}:{self.archive.signature()}".encode()).hexdigest()[:8]
 
     @property
     def info(self) -> EncryptionInfo:

@@ -142,6 +142,15 @@ class Win32AppPublisher:
         content = self._content(app["id"])
         versions = [v["id"] async for v in self.graph.paged(content)]
         committed = app.get("committedContentVersion")
+        if committed in versions:
+            # Already published: the app is one (package, version, arch, scope), so its committed content of the
+            # same sizes is this content — a retry after success changes nothing.
+            async for existing in self.graph.paged(f"{content}/{committed}/files"):
+                if (
+                    existing.get("uploadState") == "commitFileSuccess"
+                    and existing.get("size") == build.unencrypted_size
+                ):
+                    return committed, existing
         candidates = [v for v in versions if v != committed]
         if checkpoint.content_version_id in candidates:
             candidates.remove(checkpoint.content_version_id)

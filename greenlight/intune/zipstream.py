@@ -14,6 +14,7 @@ fixed length too, so the size stays predictable. ZIP64 records are used per memb
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import struct
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -154,6 +155,14 @@ class StoredZip:
         self._central_offset = offset
         self._central_size = sum(len(p.central_header(0)) for p in self._planned)
         self.size = offset + self._central_size + len(self._end_records())
+
+    def signature(self) -> str:
+        """SHA-256 over every member's name, size, time and declared CRC (what the plaintext depends on, besides
+        the member bytes themselves)."""
+        digest = hashlib.sha256()
+        for planned in self._planned:
+            digest.update(planned.local_header())
+        return digest.hexdigest()
 
     @property
     def members(self) -> list[ZipMember]:
