@@ -7,9 +7,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue
+from botbuilder.schema import Activity, ActivityTypes
 
 from bot.approvals import Outcome
 from bot.cards import (
@@ -36,6 +36,8 @@ from greenlight.storage import NotFound
 
 log = logging.getLogger("greenlight.bot")
 
+MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
+ERROR_CONTENT_TYPE = "application/vnd.microsoft.error"
 GENERIC_FAILURE = "Sorry, something went wrong on my side. Please try again in a minute."
 
 
@@ -174,24 +176,37 @@ class ApprovalBot(TeamsActivityHandler):
 
     # ------------------------------------------------------------------ card actions
 
-    async def on_adaptive_card_invoke(
-        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
-    ) -> AdaptiveCardInvokeResponse:
-        action = invoke_value.action if isinstance(invoke_value.action, dict) else {}
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        if turn_context.activity.name == "adaptiveCard/action":
+            return InvokeResponse(status=200, body=await self._card_action(turn_context))
+        return await super().on_invoke_activity(turn_context)
+
+    async def _card_action(self, turn_context: TurnContext) -> dict[str, Any]:
+        """The body of an adaptiveCard/action invoke response, as a plain dict.
+
+        botbuilder's own path (on_adaptive_card_invoke → AdaptiveCardInvokeResponse) cannot serialize the
+        string value of an `activity.message` response in 4.17, so the response is built here.
+        """
+        value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
+        action = value.get("action") if isinstance(value.get("action"), dict) else None
+        if action is None or action.get("type") != "Action.Execute":
+            return _error(400, "BadRequest", "Expected an Action.Execute card action.")
         data = action.get("data") if isinstance(action.get("data"), dict) else {}
-        verb = action.get("verb") or data.get("verb")
+        verb = str(action.get("verb") or data.get("verb") or "")
         try:
-            result = await self._act(turn_context, str(verb or ""), data)
+            result = await self._act(turn_context, verb, data)
         except Exception:
             log.exception("card action %r failed", verb)
             return _error(500, "InternalError", GENERIC_FAILURE)
         if result.error is not None:
             return _error(*result.error)
         if result.card is not None:
-            return AdaptiveCardInvokeResponse(status_code=200, type=CARD_CONTENT_TYPE, value=result.card)
-        return AdaptiveCardInvokeResponse(
-            status_code=200, type="application/vnd.microsoft.activity.message", value=result.message or "Done."
-        )
+            return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": result.card}
+        return {
+            "statusCode": 200,
+            "type": "application/vnd.microsoft.activity.message",
+            "value": result.message or "Done.",
+        }
 
     async def _on_submit_fallback(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
         """Action.Submit (clients without Universal Actions): same verbs, answered by updating the clicked card."""
@@ -327,7 +342,9 @@ def _form_for(package: Any, error: str | None = None) -> dict[str, Any]:
     )
 
 
-def _error(status: int, code: str, message: str) -> AdaptiveCardInvokeResponse:
-    return AdaptiveCardInvokeResponse(
-        status_code=status, type="application/vnd.microsoft.error", value={"code": code, "message": message}
-    )
+def _error(status: int, code: str, message: str) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "type": "application/vnd.microsoft.error",
+        "value": {"code": code, "message": message},
+    }

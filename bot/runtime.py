@@ -21,6 +21,7 @@ from bot.request_cards import RequesterCardRepository
 from bot.request_intake import RequestIntake
 from bot.services import BotServices
 from bot.settings import BotSettings
+from greenlight.settings import SettingsError
 from greenlight.storage import (
     ApprovalCardRepository,
     AuditLog,
@@ -38,7 +39,8 @@ class _AuthConfiguration:
     def __init__(self, settings: BotSettings) -> None:
         self.APP_ID = settings.app_id or ""
         self.APP_PASSWORD = settings.app_password.get() if settings.app_password else ""
-        self.APP_TYPE = settings.app_type_name
+        # Without an app id (local only) authentication is off; botbuilder accepts that only as MultiTenant.
+        self.APP_TYPE = settings.app_type_name if settings.app_id else "MultiTenant"
         self.APP_TENANTID = settings.app_tenant_id or ""
 
 
@@ -61,7 +63,10 @@ class BotRuntime:
         **auth_overrides: Any,
     ) -> BotRuntime:
         """`auth_overrides` (credentials_factory=, auth_configuration=) exist for offline auth tests only."""
-        authentication = ConfigurationBotFrameworkAuthentication(_AuthConfiguration(settings), **auth_overrides)
+        try:
+            authentication = ConfigurationBotFrameworkAuthentication(_AuthConfiguration(settings), **auth_overrides)
+        except Exception as error:  # noqa: BLE001 - botbuilder raises bare Exception for missing properties
+            raise SettingsError(f"bot authentication settings are incomplete: {error}") from None
         adapter = CloudAdapterBase(authentication)
         references = ConversationReferenceRepository(account)
         requests = RequestRepository(account)

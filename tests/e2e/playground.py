@@ -1,0 +1,196 @@
+"""A small client for Microsoft 365 Agents Playground's HTTP/WebSocket API (the same endpoints its web UI uses).
+
+- `/_conversation/v1/...` posts what a user does (messages, Action.Execute invokes) on a user's behalf;
+- `/_ws_conversation/v1/conversations/stream` pushes what the bot shows in the personal chat;
+- `/_ws/log/stream` carries every Bot Connector request the bot made, including messages into chats the bot
+  created itself (those are not pushed on the conversation stream), so cards sent there are read from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+# Users of the Playground's config file. Their channel ids equal their Entra object ids, the form Teams accepts
+# as `members[].id` when the bot creates a 1:1 chat, so the bot's create-conversation path runs unmodified.
+TENANT_ID = "5f0c1b7e-3d2a-4c8b-9e6f-1a2b3c4d5e6f"
+BOT_ID = "28:7c9e6679-7425-40de-944b-e07fc1f90ae7"
+PERSONAL_CHAT_ID = "a:1Greenlight-e2e-personal-chat"
+
+
+@dataclass(frozen=True)
+class User:
+    oid: str
+    given: str
+    surname: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.given} {self.surname}"
+
+
+ALEX = User("4c1e8f3a-7b2d-4e6f-9a01-2b3c4d5e6f70", "Alex", "Wilber")  # the Playground's current user
+MEGAN = User("8d2f9a4b-1c3e-4f5a-8b6c-7d8e9f0a1b21", "Megan", "Bowen")
+ADELE = User("1b3c5d7e-9f0a-4b2c-8d4e-6f8a0b2c4d62", "Adele", "Vance")
+ISAIAH = User("5e7f9a1b-3c5d-4e6f-a8b0-c2d4e6f8a093", "Isaiah", "Langer")
+PATTI = User("2a4c6e8f-0b1d-4c3e-9f5a-7b9d1f3a5c04", "Patti", "Fernandez")
+LYNNE = User("9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c65", "Lynne", "Robbins")
+OTHERS = (MEGAN, ADELE, ISAIAH, PATTI, LYNNE)
+
+
+def _user_yaml(user: User, indent: str) -> str:
+    lines = [
+        f"id: {user.oid}",
+        f"name: {user.name}",
+        f"userPrincipleName: {user.given.lower()}@contoso.example",
+        f"aadObjectId: {user.oid}",
+        f"givenName: {user.given}",
+        f"surname: {user.surname}",
+        f"email: {user.given.lower()}@contoso.example",
+    ]
+    return "\n".join(indent + line for line in lines)
+
+
+def write_config(work_dir: Path) -> Path:
+    """`.m365agentsplayground.yml` in the Playground's working directory (it reads it from there)."""
+    users = "\n".join("  - " + _user_yaml(u, "    ").lstrip() for u in OTHERS)
+    text = (
+        'version: "0.1.1"\n'
+        f"tenantId: {TENANT_ID}\n"
+        f"bot:\n  id: {BOT_ID}\n  name: Greenlight\n"
+        f"currentUser:\n{_user_yaml(ALEX, '  ')}\n"
+        f"users:\n{users}\n"
+        f"personalChat:\n  id: {PERSONAL_CHAT_ID}\n"
+        "groupChat:\n  id: 19:e2e-group@thread.v2\n  name: Group Chat\n"
+        "team:\n  id: 19:e2e-team@thread.tacv2\n  name: IT\n  aadGroupId: 0d6f3f2e-8c1b-4d4a-9a7e-3b5c7d9e1f20\n"
+        "  channels:\n    - id: 19:e2e-announcements@thread.tacv2\n      name: Announcements\n"
+    )
+    work_dir.mkdir(parents=True, exist_ok=True)
+    path = work_dir / ".m365agentsplayground.yml"
+    path.write_text(text)
+    return path
+
+
+@dataclass
+class Stream:
+    """Collects JSON frames from one WebSocket; tests wait on predicates over everything seen so far."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def add(self, item: dict[str, Any]) -> None:
+        async with self.changed:
+            self.items.append(item)
+            self.changed.notify_all()
+
+    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20.0) -> dict[str, Any]:
+        async def find() -> dict[str, Any]:
+            async with self.changed:
+                start = 0
+                while True:
+                    for item in self.items[start:]:
+                        if predicate(item):
+                            return item
+                    start = len(self.items)
+                    await self.changed.wait()
+
+        try:
+            return await asyncio.wait_for(find(), timeout)
+        except TimeoutError:
+            tail = json.dumps(self.items[-5:])[:3000]
+            raise AssertionError(f"nothing matched within {timeout}s; last frames: {tail}") from None
+
+
+class Playground:
+    def __init__(self, base_url: str, session: aiohttp.ClientSession) -> None:
+        self.base_url = base_url
+        self.session = session
+        self.chat = Stream()  # conversation stream frames ({action, actionConversationId, message})
+        self.log = Stream()  # appendLog entries
+        self._tasks: list[asyncio.Task] = []
+
+    async def connect(self) -> None:
+        ws_base = self.base_url.replace("http://", "ws://")
+        chat = await self.session.ws_connect(f"{ws_base}/_ws_conversation/v1/conversations/stream")
+        log = await self.session.ws_connect(f"{ws_base}/_ws/log/stream")
+        self._tasks = [
+            asyncio.create_task(self._pump(chat, self.chat, lambda d: d)),
+            asyncio.create_task(self._pump(log, self.log, lambda d: d.get("log") if isinstance(d, dict) else None)),
+        ]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @staticmethod
+    async def _pump(ws: aiohttp.ClientWebSocketResponse, stream: Stream, pick) -> None:
+        async for frame in ws:
+            if frame.type != aiohttp.WSMsgType.TEXT:
+                continue
+            try:
+                item = pick(json.loads(frame.data))
+            except ValueError:
+                continue
+            if isinstance(item, dict):
+                await stream.add(item)
+
+    async def _post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        async with self.session.post(self.base_url + path, json=body) as response:
+            text = await response.text()
+            try:
+                return response.status, json.loads(text) if text else None
+            except ValueError:
+                return response.status, text
+
+    async def config(self) -> dict[str, Any]:
+        async with self.session.get(self.base_url + "/_internal/v1/config") as response:
+            return (await response.json())["config"]
+
+    async def install(self, conversation_id: str = PERSONAL_CHAT_ID) -> tuple[int, Any]:
+        return await self._post(f"/_debug/conversation/{conversation_id}/installation", {})
+
+    async def say(self, user: User, text: str, conversation_id: str = PERSONAL_CHAT_ID) -> tuple[int, Any]:
+        body = {"from": {"id": user.oid}, "text": text, "textFormat": "plain", "type": "text"}
+        return await self._post(f"/_conversation/v1/conversations/{conversation_id}/messages", body)
+
+    async def click(
+        self, user: User, conversation_id: str, card_message_id: str, verb: str, data: dict[str, Any]
+    ) -> tuple[int, Any]:
+        """Action.Execute as the Playground UI sends it (`value.action` with the card's data merged with inputs)."""
+        body = {
+            "name": "adaptiveCard/action",
+            "from": {"id": user.oid},
+            "conversation": {"id": conversation_id},
+            "replyToId": card_message_id,
+            "value": {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"},
+        }
+        return await self._post("/_conversation/v1/invoke", body)
+
+    async def custom_activity(self, activity: dict[str, Any]) -> tuple[int, Any]:
+        """Forwarded to the bot unvalidated: lets a test play a user the Playground would not let click."""
+        return await self._post("/_internal/v1/customActivities", activity)
+
+
+def card_of(message: dict[str, Any]) -> dict[str, Any] | None:
+    for attachment in message.get("attachments") or []:
+        if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive":
+            content = attachment.get("content")
+            return json.loads(content) if isinstance(content, str) else content
+    return None
+
+
+def card_text(card: dict[str, Any] | None) -> str:
+    return json.dumps(card or {}, ensure_ascii=False)
+
+
+def logged_activity(entry: dict[str, Any]) -> dict[str, Any]:
+    """The activity the bot posted, from a log entry (empty when the entry is not a bot request)."""
+    body = (entry.get("request") or {}).get("body")
+    return body if isinstance(body, dict) else {}
