@@ -181,3 +181,16 @@ def test_every_main_parameter_is_documented_in_deploy_md(bicep_files: dict[str, 
     params = re.findall(r"^param (\w+)", bicep_files["main.bicep"], re.MULTILINE)
     assert params
     assert [p for p in params if f"`{p}`" not in deploy] == []
+
+
+def test_durable_task_scheduler_is_optional_and_reached_with_the_app_identity(bicep_files: dict[str, str]) -> None:
+    main = code(bicep_files["main.bicep"])
+    dts = code(bicep_files["modules/dts.bicep"])
+    assert re.search(r"^module dts 'modules/dts.bicep' = if \(useDurableTaskScheduler\)", main, re.MULTILINE)
+    assert re.search(r"param useDurableTaskScheduler bool = false", main)
+    # The connection string names the user-assigned identity (ClientID=) and uses the endpoint property.
+    assert "Endpoint=${scheduler.properties.endpoint};Authentication=ManagedIdentity;ClientID=${appClientId}" in dts
+    # An empty allowlist denies all traffic (deployment reference §4.3).
+    assert re.search(r"param ipAllowlist array = \[\s*'[^']+'\s*\]", dts)
+    assert "name: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'" in main
+    assert "alwaysReadyDurable: useDurableTaskScheduler ? 0 : 1" in main
