@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import re
 from collections.abc import Callable
@@ -71,7 +72,7 @@ def verify_msix(
         raise MalformedPackage(
             f"signature digest {info.digest_algorithm} differs from block map hash method {blockmap.hash_method}"
         )
-    digest_size = len(__import__("hashlib").new(info.digest_algorithm).digest())
+    digest_size = hashlib.new(info.digest_algorithm).digest_size
     signed_parts = appx.parse_digest_blob(info.appx_digest, digest_size)
     actual_parts = appx.compute_digests(view, info.digest_algorithm)
     if set(signed_parts) != set(actual_parts):
@@ -90,11 +91,7 @@ def verify_msix(
     if bad:
         raise AppxDigestMismatch(bad, {k: (signed_parts[k].hex(), actual_parts[k].hex()) for k in bad})
     # Layout after the digests, so a re-zipped package is reported as the tampering it is.
-    # The signature is the last local record and the last central directory entry.
-    last_local = max(view.entries, key=lambda e: e.local_offset)
-    if view.entries[-1].name != appx.SIGNATURE_NAME or last_local.name != appx.SIGNATURE_NAME:
-        raise MalformedPackage("AppxSignature.p7x is not the last entry of the package")
-
+    check_signature_last(view)
     if view.layout_problems:
         raise MalformedPackage("; ".join(view.layout_problems))
     appx.check_blockmap(view, blockmap, sinks)
@@ -140,6 +137,13 @@ def verify_msix(
         digest_components=sorted(signed_parts),
         trust=policy.label,
     )
+
+
+def check_signature_last(view: ZipView) -> None:
+    """AppxSignature.p7x must be the last local record and the last central directory entry."""
+    last_local = max(view.entries, key=lambda e: e.local_offset)
+    if view.entries[-1].name != appx.SIGNATURE_NAME or last_local.name != appx.SIGNATURE_NAME:
+        raise MalformedPackage("AppxSignature.p7x is not the last entry of the package")
 
 
 _DN_PART = re.compile(r'\s*([A-Za-z0-9.]+)\s*=\s*("(?:[^"]|"")*"|(?:\\.|[^,+])*)\s*(?:[,+]|$)')

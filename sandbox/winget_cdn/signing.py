@@ -86,6 +86,7 @@ def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
 
 @dataclass(frozen=True)
 class TestPki:
+    __test__ = False  # not a pytest test class, despite the name
     root: x509.Certificate
     intermediate: x509.Certificate
     intermediate_key: rsa.RSAPrivateKey
