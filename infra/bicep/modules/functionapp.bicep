@@ -50,9 +50,13 @@ param apiAudience string
 @description('Client id of the HTTP API\'s app registration; v2 tokens carry it as the audience. Empty if not used.')
 param apiClientId string = ''
 
-@description('Comma-separated Entra group object ids whose members may request / approve / administer.')
+@description('Comma-separated object ids of Entra groups whose members may request software.')
 param requesterGroupIds string = ''
+
+@description('Comma-separated object ids of Entra groups whose members may approve.')
 param approverGroupIds string = ''
+
+@description('Comma-separated object ids of Entra groups whose members administer Greenlight.')
 param adminGroupIds string = ''
 
 @description('Always-ready instances for the durable group (1 with the Azure Storage provider; 0 with the Durable Task Scheduler).')
