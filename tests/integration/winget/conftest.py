@@ -11,7 +11,7 @@ from greenlight.winget.catalog import Catalog, open_catalog, reset_catalog
 from greenlight.winget.settings import SANDBOX_ROOT_NAME, WingetSettings
 
 
-def sandbox_env(sandbox) -> dict[str, str]:  # noqa: ANN001 - SandboxEndpoints
+def sandbox_env(sandbox) -> dict[str, str]:
     """What the local stack gives the app (scripts/stack.py) plus the WinGet trust anchor."""
     return {
         "GREENLIGHT_ENV": "local",
@@ -22,7 +22,7 @@ def sandbox_env(sandbox) -> dict[str, str]:  # noqa: ANN001 - SandboxEndpoints
 
 
 @pytest.fixture(scope="session")
-def winget(sandbox, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def winget(sandbox, tmp_path_factory: pytest.TempPathFactory):
     """settings(variant, cache_dir=None) -> WingetSettings for a sandbox CDN variant."""
     env = sandbox_env(sandbox)
 
@@ -38,7 +38,7 @@ def winget(sandbox, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 
 @pytest.fixture(scope="session")
-def good_catalog(winget) -> Catalog:  # noqa: ANN001
+def good_catalog(winget) -> Catalog:
     return open_catalog(winget("good"))
 
 

@@ -54,7 +54,7 @@ def test_search_and_show(winget, tmp_path) -> None:
     assert missing.returncode == 1 and "not_in_index" in missing.stderr
 
 
-def _get(route, token: str, *, params=None, route_params=None) -> func.HttpResponse:  # noqa: ANN001
+def _get(route, token: str, *, params=None, route_params=None) -> func.HttpResponse:
     request = func.HttpRequest(
         "GET",
         "http://localhost/api/catalog",
@@ -67,7 +67,7 @@ def _get(route, token: str, *, params=None, route_params=None) -> func.HttpRespo
 
 
 @pytest.fixture
-def catalog_api(api_runtime, catalog_env):  # noqa: ANN001, ANN201, F811
+def catalog_api(api_runtime, catalog_env):  # noqa: F811
     from functions import catalog
 
     return catalog

@@ -16,8 +16,8 @@ from greenlight.winget.errors import (
     ManifestHashMismatch,
     NotInIndex,
     SourceRollback,
-    Unverifiable,
     UntrustedCertificateChain,
+    Unverifiable,
     VersionDataHashMismatch,
 )
 from greenlight.winget.hashchain import HashChain
@@ -68,7 +68,7 @@ def test_a_second_process_reuses_the_verified_cache(winget, tmp_path) -> None:
 
 
 def test_a_missing_package_is_not_in_index_with_a_near_miss_hint(good_catalog) -> None:
-    with pytest.raises(NotInIndex, match="did you mean Contoso.Notes"):
+    with pytest.raises(NotInIndex, match=r"did you mean Contoso\.Notes"):
         good_catalog.verified_manifest("contoso.notes")
 
 
