@@ -389,6 +389,8 @@ def start_new_execution(state: InstanceState, input_text: str | None, now: datet
     state.generation += 1
     state.next_id = 0
     state.episode = 0
+    state.archived_events = 0
+    state.archived_rows = 0
     state.action_signatures = []
     state.action_leaf_ids = []
     state.open_tasks = {}

@@ -33,7 +33,7 @@ from devhost.durable.clock import Clock
 from devhost.durable.engine import EngineOptions, EpisodeRunner, SubOrchestrationCall
 from devhost.durable.errors import InstanceAlreadyExists, InstanceFinished, InstanceNotFound, UnknownOrchestrator
 from devhost.durable.state import InstanceState, RuntimeStatus
-from devhost.durable.store import DurableStore, StoredMessage, StoreError
+from devhost.durable.store import DurableStore, PayloadTooLarge, StoredMessage, StoreError, memory_message
 from devhost.function_index import FunctionIndex, IndexedFunction
 
 log = logging.getLogger("devhost.durable")
@@ -262,7 +262,7 @@ class DurableRuntime:
         return lock
 
     async def _post(self, instance_id: str, body: dict[str, Any]) -> None:
-        """Persist a message for an instance, then wake its processor."""
+        """Persist a message from outside (event, terminate, suspend, resume), then wake the processor."""
         self._enter()
         try:
             message = await self._store.put_message(instance_id, body)
@@ -270,6 +270,15 @@ class DurableRuntime:
             self._kick(instance_id)
         finally:
             self._leave()
+
+    def _deliver(self, instance_id: str, body: dict[str, Any]) -> None:
+        """Queue a completion in memory only: activity results, timer firings, child results.
+
+        Not persisting them halves the storage writes per activity. Nothing is lost in a crash: recovery
+        re-runs open activities (at-least-once, as in Azure), re-arms timers and re-reads children's status.
+        """
+        self._inbox.setdefault(instance_id, []).append(memory_message(instance_id, body))
+        self._kick(instance_id)
 
     def _kick(self, instance_id: str) -> None:
         if instance_id in self._draining or self._stopping:
@@ -283,6 +292,13 @@ class DurableRuntime:
                 try:
                     async with self._lock(instance_id):
                         progressed = await self._step(instance_id)
+                except PayloadTooLarge as exc:
+                    log.error(
+                        "%s cannot be stored (%s); pass blob references, not data, between functions", instance_id, exc
+                    )
+                    self._cache.pop(instance_id, None)
+                    self._broken.add(instance_id)
+                    return
                 except StoreError as exc:
                     log.warning("checkpoint of %s failed, retrying: %s", instance_id, exc)
                     self._cache.pop(instance_id, None)  # reload the truth from storage
@@ -319,13 +335,13 @@ class DurableRuntime:
         inbox = sorted(self._inbox.get(instance_id, []), key=lambda m: m.key)
         if cached is None:
             if inbox:
-                await self._store.delete_messages(instance_id, [m.key for m in inbox])
+                await self._store.delete_messages(instance_id, [m.key for m in inbox if m.persisted])
             self._inbox.pop(instance_id, None)
             return False
         state = cached.state
         if state.status.is_terminal:
             if inbox:  # late results and events for a finished instance are dropped, as in Azure
-                await self._store.delete_messages(instance_id, [m.key for m in inbox])
+                await self._store.delete_messages(instance_id, [m.key for m in inbox if m.persisted])
                 self._forget_messages(instance_id, inbox)
             self._cache.pop(instance_id, None)
             return False
@@ -359,7 +375,7 @@ class DurableRuntime:
                 break
         if not batch and state.status is not RuntimeStatus.PENDING:
             if consumed:
-                await self._store.delete_messages(instance_id, [m.key for m in consumed])
+                await self._store.delete_messages(instance_id, [m.key for m in consumed if m.persisted])
                 self._forget_messages(instance_id, consumed)
             return bool(consumed)
 
@@ -371,14 +387,12 @@ class DurableRuntime:
 
     async def _checkpoint(self, cached: _Cached, consumed: list[StoredMessage], continued: bool, now: datetime) -> None:
         state = cached.state
-        new_events = state.history[cached.persisted_events :]
-        episode = (state.execution_id, state.episode - 1, new_events)
         old_execution = state.execution_id
         if continued:
             # The new execution is part of the same checkpoint, so a crash cannot strand the instance.
-            engine.start_new_execution(state, new_events[-2].get("Result"), now)
+            engine.start_new_execution(state, state.history[-2].get("Result"), now)
         try:
-            cached.etag = await self._store.commit(state, cached.etag, [episode], [m.key for m in consumed])
+            cached.etag = await self._store.commit(state, cached.etag, [m.key for m in consumed if m.persisted])
         except Exception:
             self._cache.pop(state.instance_id, None)
             raise
@@ -404,11 +418,7 @@ class DurableRuntime:
             state.status = RuntimeStatus.RUNNING
             state.history.extend([h.execution_resumed(now, reason)])
         state.last_updated_time = h.format_timestamp(now)
-        new_events = state.history[cached.persisted_events :]
-        if new_events:
-            state.episode += 1
-        episode = (state.execution_id, state.episode - 1, new_events)
-        cached.etag = await self._store.commit(state, cached.etag, [episode], [message.key])
+        cached.etag = await self._store.commit(state, cached.etag, [message.key])
         cached.persisted_events = len(state.history)
         self._forget_messages(state.instance_id, [message])
         await self._carry_out(state, effects)
@@ -469,7 +479,7 @@ class DurableRuntime:
             event = h.sub_orchestration_completed(now, link["task_id"], payload)
         else:
             event = h.sub_orchestration_failed(now, link["task_id"], str(payload), None)
-        await self._post(link["instance_id"], {"kind": "event", "execution_id": link["execution_id"], "event": event})
+        self._deliver(link["instance_id"], {"kind": "event", "execution_id": link["execution_id"], "event": event})
 
     # ================================================================== activities
 
@@ -491,7 +501,7 @@ class DurableRuntime:
                 reason = f"Activity function '{name}' failed: {type(exc).__name__}: {exc}"
                 details = "".join(traceback.format_exception(exc))
                 event = h.task_failed(self._clock.now(), task_id, reason, details)
-        await self._post(instance_id, {"kind": "event", "execution_id": execution_id, "event": event})
+        self._deliver(instance_id, {"kind": "event", "execution_id": execution_id, "event": event})
 
     async def _invoke_activity(self, function: IndexedFunction, input_text: str | None) -> str | None:
         # The worker's converter decodes the input and encodes the result exactly as in Azure (reference §3).
@@ -537,7 +547,7 @@ class DurableRuntime:
                 if self._timer_is_live(timer):
                     event = h.timer_fired(now, timer.timer_id, h.format_timestamp(timer.fire_at))
                     body = {"kind": "event", "execution_id": timer.execution_id, "event": event}
-                    self._spawn(self._post(timer.instance_id, body))
+                    self._deliver(timer.instance_id, body)
             self._timer_wake.clear()
             next_at = self._timers[0].fire_at if self._timers else None
             await self._clock.sleep_until(next_at, self._timer_wake)

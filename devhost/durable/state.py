@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +42,8 @@ class InstanceState:
     next_id: int = 0
     episode: int = 0
     generation: int = 0
+    archived_events: int = 0  # history events moved out of the record into archive rows (see store)
+    archived_rows: int = 0
     action_signatures: list[str] = field(default_factory=list)
     action_leaf_ids: list[list[int | None]] = field(default_factory=list)
     # sequence id (as str: JSON keys) -> {"kind": activity|timer|suborch, ...}
@@ -51,8 +53,8 @@ class InstanceState:
     history: list[Event] = field(default_factory=list)
 
     def to_json(self) -> str:
-        data = asdict(self)
-        data.pop("history")
+        # Not dataclasses.asdict: that deep-copies the whole history on every checkpoint.
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "history"}
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod

@@ -1,13 +1,15 @@
 """Table Storage persistence for durable instances (Azurite locally).
 
-One partition per instance, so every checkpoint is a single atomic entity-group transaction:
-- `meta`            the instance record (`InstanceState` minus history) + indexed columns for queries;
-- `h-<exec>-<nnnnnn>` one row per episode with that episode's history events;
-- `m-<time>-<seq>`  inbox messages (activity results, timer firings, external events, control requests).
+One partition per instance, so every checkpoint is one atomic write (an entity-group transaction if needed):
+- `meta`              the instance record (`InstanceState`), the current execution's recent history inline,
+                      and indexed columns (status, name, times) for list queries;
+- `h-<exec>-<nnnnnn>` archived history of a long execution (older events moved out of `meta`);
+- `m-<time>-<seq>`    inbox messages from outside: external events and terminate/suspend/resume requests.
 
 A checkpoint replaces `meta` (If-Match on its ETag, so a second host on the same hub fails loudly instead of
-corrupting state), inserts the episode row and deletes the messages it consumed. A crash before the commit
-leaves the messages in place (they are delivered again); after it, they are gone: nothing completes twice.
+corrupting state) and deletes the messages it consumed. A crash before the commit leaves the messages in
+place (they are delivered again); after it, they are gone, so nothing is delivered twice. Activity results,
+timer firings and child results are not stored as messages: recovery re-derives them from the history.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from devhost.durable.state import InstanceState, RuntimeStatus
 META = "meta"
 # Azure Table string properties hold 64 KiB (32K UTF-16 code units); larger JSON is split across columns.
 CHUNK_CHARS = 30_000
-MAX_CHUNKS = 30  # ~900K characters per row: under the 1 MiB entity limit with room for the other columns
+MAX_CHUNKS = 14  # per packed value: two of them (state + inline history) stay under the 1 MiB entity limit
+INLINE_CHARS = 150_000  # inline history beyond this moves to an archive row
 
 
 class StoreError(Exception):
@@ -50,6 +53,11 @@ class StoredMessage:
     instance_id: str
     key: str
     body: dict[str, Any]
+    persisted: bool = True  # False: an in-memory completion that a restart re-derives from history
+
+
+def memory_message(instance_id: str, body: dict[str, Any]) -> StoredMessage:
+    return StoredMessage(instance_id, _new_message_key(), body, persisted=False)
 
 
 @dataclass
@@ -99,6 +107,7 @@ class DurableStore:
     # ------------------------------------------------------------------ instances
 
     def _meta_entity(self, state: InstanceState) -> dict[str, Any]:
+        inline = state.history[state.archived_events :]
         return {
             "PartitionKey": state.instance_id,
             "RowKey": META,
@@ -107,14 +116,12 @@ class DurableStore:
             "CreatedTime": state.created_time,
             "LastUpdatedTime": state.last_updated_time,
             **_pack(state.to_json(), "State"),
+            **_pack(json.dumps(inline, separators=(",", ":")), "Inline"),
         }
 
     async def create(self, state: InstanceState) -> str:
-        """Insert a new instance (its first episode row comes with its first checkpoint). Raises on a duplicate."""
-        try:
-            meta = await self._table.create_entity(self._meta_entity(state))
-        except ResourceExistsError:
-            raise
+        """Insert a new instance. Raises ResourceExistsError on a duplicate id."""
+        meta = await self._table.create_entity(self._meta_entity(state))
         return meta["etag"]
 
     async def load(self, instance_id: str, with_history: bool = True) -> LoadedInstance | None:
@@ -124,12 +131,12 @@ class DurableStore:
         if meta is None:
             return None
         state_json = _unpack(meta, "State")
-        execution = json.loads(state_json)["execution_id"]
         history: list[Event] = []
         if with_history:
-            prefix = f"h-{execution}-"
+            prefix = f"h-{json.loads(state_json)['execution_id']}-"
             for row in sorted((r for r in rows if r["RowKey"].startswith(prefix)), key=lambda r: r["RowKey"]):
                 history.extend(json.loads(_unpack(row, "Events")))
+            history.extend(json.loads(_unpack(meta, "Inline") or "[]"))
         state = InstanceState.from_json(state_json, history)
         messages = [
             StoredMessage(instance_id, r["RowKey"], json.loads(_unpack(r, "Body")))
@@ -138,29 +145,32 @@ class DurableStore:
         ]
         return LoadedInstance(state, meta.metadata["etag"], messages)
 
-    async def commit(
-        self,
-        state: InstanceState,
-        etag: str,
-        episodes: Iterable[tuple[str, int, list[Event]]],
-        consumed: Iterable[str],
-    ) -> str:
-        """Atomically: replace the record (If-Match), add episode rows, delete consumed messages. New ETag."""
-        operations: list[Any] = [
-            ("update", self._meta_entity(state), {"mode": UpdateMode.REPLACE, "etag": etag,
-                                                   "match_condition": MatchConditions.IfNotModified}),
-        ]  # fmt: skip
-        for execution_id, episode, events in episodes:
-            if not events:
-                continue
-            row = {"PartitionKey": state.instance_id, "RowKey": f"h-{execution_id}-{episode:06d}"}
+    async def commit(self, state: InstanceState, etag: str, consumed: Iterable[str] = ()) -> str:
+        """Replace the record (If-Match on `etag`) and delete the consumed messages, atomically. New ETag.
+
+        The current execution's history rides inline in the record, so an ordinary checkpoint is a single
+        entity write; when the inline part grows past INLINE_CHARS it moves to an archive row in the same
+        entity-group transaction.
+        """
+        operations: list[Any] = []
+        inline_chars = len(json.dumps(state.history[state.archived_events :], separators=(",", ":")))
+        if inline_chars > INLINE_CHARS:
+            events = state.history[state.archived_events :]
+            row = {"PartitionKey": state.instance_id, "RowKey": f"h-{state.execution_id}-{state.archived_rows:06d}"}
             operations.append(("upsert", {**row, **_pack(json.dumps(events, separators=(",", ":")), "Events")}))
+            state.archived_events = len(state.history)
+            state.archived_rows += 1
+        condition = {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
+        operations.insert(0, ("update", self._meta_entity(state), condition))
         operations.extend(("delete", {"PartitionKey": state.instance_id, "RowKey": key}) for key in consumed)
         if len(operations) > 100:
             raise StoreError(f"a checkpoint of {len(operations)} operations exceeds one table transaction")
         try:
+            if len(operations) == 1:
+                meta = await self._table.update_entity(operations[0][1], **condition)
+                return meta["etag"]
             results = await self._table.submit_transaction(operations)
-        except Exception as exc:  # TableTransactionError carries the failing operation; classify it
+        except Exception as exc:  # any storage failure is classified for the runtime to retry
             if "UpdateConditionNotSatisfied" in str(exc) or "412" in str(exc):
                 raise ConcurrentWriter(f"instance {state.instance_id} was changed by another writer") from exc
             raise StoreError(f"checkpoint of {state.instance_id} failed: {exc}") from exc
