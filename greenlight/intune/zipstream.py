@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import queue
 import struct
+import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -176,24 +178,72 @@ class StoredZip:
         crcs: list[int] = []
         for planned in self._planned:
             yield planned.local_header()
-            crc = 0
-            remaining = planned.member.size
-            with planned.member.open() as source:
-                while remaining:
-                    chunk = source.read(min(self.chunk_size, remaining))
-                    if not chunk:
-                        raise ContentSourceError(f"{planned.member.name!r} ended {remaining} bytes early")
-                    crc = zlib.crc32(chunk, crc)
-                    remaining -= len(chunk)
+            reader = _MemberReader(planned.member, self.chunk_size)
+            try:
+                while (chunk := reader.next_chunk()) is not None:
                     yield chunk
-                if source.read(1):
-                    raise ContentSourceError(f"{planned.member.name!r} is longer than its declared size")
+            finally:
+                reader.close()
+            crc = reader.crc
             if planned.member.crc32 is not None and planned.member.crc32 != crc:
                 raise ContentSourceError(f"{planned.member.name!r} does not match its declared CRC-32")
             crcs.append(crc)
             yield planned.data_descriptor(crc)
         yield b"".join(p.central_header(crc) for p, crc in zip(self._planned, crcs, strict=True))
         yield self._end_records()
+
+
+class _MemberReader(threading.Thread):
+    """Reads one member ahead of the consumer and computes its CRC-32 on this thread (file reads and zlib release
+    the GIL), so reading and checksumming overlap with encryption. The queue is bounded: memory stays small."""
+
+    _DONE = object()
+
+    def __init__(self, member: ZipMember, chunk_size: int) -> None:
+        super().__init__(name="intune-zip-reader", daemon=True)
+        self.member = member
+        self.chunk_size = chunk_size
+        self.crc = 0
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=4)
+        self._cancel = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        try:
+            remaining = self.member.size
+            with self.member.open() as source:
+                while remaining and not self._cancel.is_set():
+                    chunk = source.read(min(self.chunk_size, remaining))
+                    if not chunk:
+                        raise ContentSourceError(f"{self.member.name!r} ended {remaining} bytes early")
+                    self.crc = zlib.crc32(chunk, self.crc)
+                    remaining -= len(chunk)
+                    self._put(chunk)
+                if not self._cancel.is_set() and source.read(1):
+                    raise ContentSourceError(f"{self.member.name!r} is longer than its declared size")
+            self._put(self._DONE)
+        except BaseException as error:  # noqa: BLE001 - handed to the consuming thread
+            self._put(error)
+
+    def _put(self, item: object) -> None:
+        while not self._cancel.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def next_chunk(self) -> bytes | None:
+        item = self._queue.get()
+        if item is self._DONE:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._cancel.set()
+        self.join()
 
 
 def end_records(entries: Sequence[PlannedMember], central_offset: int, central_size: int) -> bytes:
