@@ -40,6 +40,10 @@ class RequestStatus(StrEnum):
     def is_final(self) -> bool:
         return self in _FINAL_STATUSES
 
+    def can_become(self, target: RequestStatus) -> bool:
+        """Whether the lifecycle of ARCHITECTURE §5 allows moving from this status to `target`."""
+        return target in _TRANSITIONS.get(self, frozenset())
+
 
 _FINAL_STATUSES = frozenset(
     {
@@ -50,6 +54,20 @@ _FINAL_STATUSES = frozenset(
         RequestStatus.FAILED,
     }
 )
+
+
+_S = RequestStatus
+# Submitted → PendingApproval → Approved → Publishing → Published → Completed, with the exits of §5. PendingApproval
+# may repeat (the next approval stage); Approved may skip to Published when the version was published before.
+_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
+    _S.SUBMITTED: frozenset({_S.PENDING_APPROVAL, _S.APPROVED, _S.REJECTED, _S.CANCELLED, _S.FAILED}),
+    _S.PENDING_APPROVAL: frozenset(
+        {_S.PENDING_APPROVAL, _S.APPROVED, _S.REJECTED, _S.EXPIRED, _S.CANCELLED, _S.FAILED}
+    ),
+    _S.APPROVED: frozenset({_S.PUBLISHING, _S.PUBLISHED, _S.CANCELLED, _S.FAILED}),
+    _S.PUBLISHING: frozenset({_S.PUBLISHED, _S.FAILED}),
+    _S.PUBLISHED: frozenset({_S.COMPLETED, _S.FAILED}),
+}
 
 
 class Verdict(StrEnum):

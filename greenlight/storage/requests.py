@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from azure.core import MatchConditions
@@ -10,6 +11,7 @@ from azure.data.tables import UpdateMode
 
 from greenlight.models import Request, RequestStatus, Versioned, utc_now
 from greenlight.storage.account import REQUESTS_TABLE, StorageAccount
+from greenlight.storage.errors import ConcurrencyConflict
 from greenlight.storage.keys import as_utc, etag_of, key, translated, without_none
 from greenlight.storage.paging import Page, query_page
 
@@ -85,6 +87,25 @@ class RequestRepository:
                 to_entity(changed), mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
             )
         return Versioned(changed, etag_of(result))
+
+    def modify(
+        self, tenant_id: str, request_id: str, change: Callable[[Request], Request | None], attempts: int = 5
+    ) -> Versioned[Request]:
+        """Read, apply `change`, write back under the ETag; on a conflict re-read and re-apply (so `change` must be
+        a pure function of the request it is given). `change` returning None means "nothing to do". Raises
+        ConcurrencyConflict if every attempt lost a race."""
+        for _ in range(attempts):
+            current = self.get(tenant_id, request_id)
+            changed = change(current.value)
+            if changed is None or changed == current.value:
+                return current
+            if (changed.tenant_id, changed.request_id) != (tenant_id, request_id):
+                raise ValueError("a change must not alter the request's keys")
+            try:
+                return self.update(changed, current.etag)
+            except ConcurrencyConflict:
+                continue
+        raise ConcurrencyConflict(f"request {request_id} kept changing; gave up after {attempts} attempts")
 
     def list_by_requester(
         self, tenant_id: str, requester_oid: str, page_size: int = 20, continuation: str | None = None

@@ -117,3 +117,30 @@ def test_a_forged_continuation_token_is_rejected(account, tenant):
 def test_a_key_with_a_slash_is_refused_before_reaching_storage(account):
     with pytest.raises(ValueError):
         RequestRepository(account).get(str(uuid.uuid4()), "a/b")
+
+
+def test_concurrent_modifications_are_all_applied_through_retries(account, tenant):
+    """Four threads each add 1 to `stage` three times; ETag retries make every increment land exactly once."""
+    import threading
+
+    repo = RequestRepository(account)
+    created = repo.create(make_request(tenant)).value
+    barrier = threading.Barrier(4)
+
+    def bump() -> None:
+        barrier.wait()
+        for _ in range(3):
+            repo.modify(tenant, created.request_id, lambda r: dataclasses.replace(r, stage=r.stage + 1), attempts=50)
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert repo.get(tenant, created.request_id).value.stage == 12
+
+
+def test_modify_writes_nothing_when_the_change_is_none(account, tenant):
+    repo = RequestRepository(account)
+    created = repo.create(make_request(tenant))
+    assert repo.modify(tenant, created.value.request_id, lambda r: None).etag == created.etag

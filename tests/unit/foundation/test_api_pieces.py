@@ -125,3 +125,12 @@ def test_models_coerce_and_check_their_enums():
         Request("t", "r", "o", "n", "p", None, "x64", "machine", "j", status="Maybe")
     with pytest.raises(ValueError):
         Decision("r", 1, "o", "n", "perhaps")
+
+
+def test_the_request_lifecycle_allows_only_the_documented_moves():
+    assert RequestStatus.SUBMITTED.can_become(RequestStatus.PENDING_APPROVAL)
+    assert RequestStatus.PENDING_APPROVAL.can_become(RequestStatus.PENDING_APPROVAL)  # next stage
+    assert RequestStatus.APPROVED.can_become(RequestStatus.PUBLISHED)  # already published: skip
+    assert not RequestStatus.SUBMITTED.can_become(RequestStatus.PUBLISHED)
+    assert not RequestStatus.COMPLETED.can_become(RequestStatus.FAILED)
+    assert all(not s.can_become(t) for s in RequestStatus if s.is_final for t in RequestStatus)
