@@ -7,12 +7,13 @@ until shortly before expiry; the provider adds nothing on top except serialising
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any, Protocol
 
 import msal
 import requests
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 
 from greenlight.graph.errors import GraphAuthError
 from greenlight.graph.settings import GraphAuthMode, GraphSettings
@@ -25,12 +26,22 @@ class TokenProvider(Protocol):
     async def token(self) -> str: ...
 
 
+_PRIVATE_KEY = re.compile(r"-----BEGIN (?:RSA |EC )?PRIVATE KEY-----.+?-----END (?:RSA |EC )?PRIVATE KEY-----", re.S)
+
+
 def _certificate_credential(pem: str) -> dict[str, Any]:
-    certificate = x509.load_pem_x509_certificate(pem.encode())
+    """MSAL's certificate credential from one PEM holding the private key and the certificate (Key Vault's form)."""
+    key = _PRIVATE_KEY.search(pem)
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.encode())
+    except ValueError:
+        certificate = None
+    if key is None or certificate is None:
+        raise GraphAuthError("GREENLIGHT_GRAPH_CERTIFICATE must be a PEM with the private key and the certificate")
     return {
-        "private_key": pem,
+        "private_key": key.group(0),
         "thumbprint": certificate.fingerprint(hashes.SHA1()).hex(),  # noqa: S303 - x5t is SHA-1 by definition
-        "public_certificate": certificate.public_bytes(x509.base.serialization.Encoding.PEM).decode(),
+        "public_certificate": certificate.public_bytes(serialization.Encoding.PEM).decode(),
     }
 
 
