@@ -11,5 +11,5 @@ from functions import runtime  # noqa: E402
 
 runtime.load()  # read and check the settings at start; an invalid setting is logged once, naming the variable
 
-from functions import fallback, health, openapi, requests_api  # noqa: E402,F401  (registers routes)
-from functions import catalog  # noqa: E402,F401  (winget: /api/catalog routes)
+# Importing a route module registers its routes (catalog: WINGET's /api/catalog routes).
+from functions import catalog, fallback, health, openapi, requests_api  # noqa: E402,F401

@@ -22,7 +22,7 @@ _STANDARD_ERRORS = {
 }
 
 
-def _routes() -> list[tuple[str, tuple[str, ...], Operation]]:
+def registered_routes() -> list[tuple[str, tuple[str, ...], Operation]]:
     """(route, methods, operation) of every api_endpoint on the blueprint (catalog routes included)."""
     found = []
     # The blueprint keeps its function builders privately; each holds the Function with trigger and user function.
@@ -50,7 +50,7 @@ def _ref(name: str) -> dict[str, str]:
 
 def build_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for route, methods, operation in _routes():
+    for route, methods, operation in registered_routes():
         path = "/api/" + _PARAM.sub(r"{\1}", route.strip("/"))
         parameters = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}

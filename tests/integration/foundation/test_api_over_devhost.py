@@ -66,12 +66,19 @@ def test_without_a_token_the_api_answers_401_problem(api):
     assert body["correlationId"]
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [("GET", "/api/no/such/thing"), ("DELETE", "/api/requests"), ("POST", "/api/health"), ("GET", "/api")],
-)
-def test_unknown_routes_and_methods_answer_404_problem(api, method, path):
+@pytest.mark.parametrize(("method", "path"), [("GET", "/api/no/such/thing"), ("GET", "/api"), ("PUT", "/api/x/y")])
+def test_unknown_routes_answer_404_problem(api, method, path):
     is_problem(api.request(method, path), 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [("POST", "/api/health", "GET"), ("DELETE", "/api/requests", "GET, POST"), ("PUT", "/api/requests/abc", "GET")],
+)
+def test_a_known_path_with_another_method_answers_405_problem_with_allow(api, method, path, allow):
+    response = api.request(method, path)
+    is_problem(response, 405)
+    assert response.headers["Allow"] == allow
 
 
 def test_malformed_and_oversized_bodies_are_4xx_problems_not_500(api, mint):
