@@ -79,6 +79,29 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "continuation": {"type": ["string", "null"], "description": "pass as ?continuation= for the next page"},
         },
     },
+    "AuditPage": {
+        "type": "object",
+        "required": ["month", "items", "continuation"],
+        "properties": {
+            "month": {"type": "string", "pattern": "^[0-9]{6}$"},
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["entry_id", "occurred_at", "actor", "action", "entity", "details"],
+                    "properties": {
+                        "entry_id": {"type": "string"},
+                        "occurred_at": _TIMESTAMP,
+                        "actor": {"type": "string"},
+                        "action": {"type": "string"},
+                        "entity": {"type": "string"},
+                        "details": {"type": "object"},
+                    },
+                },
+            },
+            "continuation": {"type": ["string", "null"]},
+        },
+    },
     "Health": {
         "type": "object",
         "required": ["status", "version", "components"],

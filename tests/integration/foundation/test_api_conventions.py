@@ -155,3 +155,24 @@ def test_a_token_signed_with_a_rolled_over_key_is_accepted_after_one_jwks_refres
     assert validator.jwks.fetch_count == 2
     assert validator.validate(new_token)["oid"] == "o"
     assert validator.jwks.fetch_count == 2  # known now: no further fetch
+
+
+def test_admins_read_this_months_audit_newest_first_and_others_may_not(api_runtime, mint):
+    from functions.audit_api import list_audit
+
+    raw = json.dumps({"package_id": "Audit.Probe", "justification": "x"}).encode()
+    created = json.loads(post(mint(oid="oid-audited"), raw).get_body())
+
+    def read(token: str):
+        headers = {"Authorization": f"Bearer {token}"}
+        return list_audit(func.HttpRequest("GET", "http://x/api/audit", headers=headers, params={}, body=b""))
+
+    problem(read(mint(oid="oid-audited")), 403)
+    response = read(mint(oid="oid-auditor", roles=("Admin",)))
+    assert response.status_code == 200
+    body = json.loads(response.get_body())
+    jsonschema.validate(body, {**SCHEMAS["AuditPage"]})
+    mine = [e for e in body["items"] if e["entity"] == f"request/{created['request_id']}"]
+    assert mine and mine[0]["action"] == "request.created" and mine[0]["actor"] == "oid-audited"
+    times = [e["occurred_at"] for e in body["items"]]
+    assert times == sorted(times, reverse=True)
