@@ -87,7 +87,7 @@ class JwksCache:
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
             if self._keys:  # keep validating with the keys we have; Entra keeps old keys published for weeks
                 log.warning("refreshing signing keys failed (%s); keeping %d cached keys", error, len(self._keys))
-                self._fetched_at = now
+                self._fetched_at = now - self._ttl + self._min_refresh  # try again after the minimum interval
                 return
             raise AuthUnavailable(f"cannot fetch the signing keys: {type(error).__name__}") from error
         keys = {}
