@@ -7,6 +7,8 @@ lower-cased haystacks.
 
 from __future__ import annotations
 
+import array
+import heapq
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -62,7 +64,12 @@ class SourceIndex:
         self.schema = f"{self.major}.{self.minor}"
         self._packages: dict[str, IndexPackage] = {}
         self._folded: dict[str, list[IndexPackage]] = {}
-        self._haystacks: list[tuple[str, IndexPackage]] = []
+        # Per package: one lower-cased haystack for the substring pre-filter, and the lower-cased fields the
+        # ranking needs, computed once at open so a search costs one `in` per package plus work per match.
+        self._haystacks: list[tuple[str, str, str, str, frozenset[str], IndexPackage]] = []
+        self._blob: str | None = None
+        self._starts: list[int] = []
+        self._owner = array.array("I")
         if self.major == "2":
             missing = V2_TABLES - tables
             if missing:
@@ -106,8 +113,11 @@ class SourceIndex:
                 raise MalformedPackage(f"index.db lists package {package_id} twice")
             self._packages[package_id] = package
             self._folded.setdefault(package_id.lower(), []).append(package)
-            haystack = "\x00".join([package_id, name, moniker or "", *package.tags, *package.commands]).lower()
-            self._haystacks.append((haystack, package))
+            extras = frozenset(t.lower() for t in (*package.tags, *package.commands))
+            haystack = "\x00".join([package_id, name, moniker or "", *extras]).lower()
+            self._haystacks.append(
+                (haystack, package_id.lower(), name.lower(), (moniker or "").lower(), extras, package)
+            )
 
     def _require_v2(self) -> None:
         if self.major != "2":
@@ -138,29 +148,46 @@ class SourceIndex:
         query = text.strip().lower()
         if not query:
             return []
-        hits = []
-        for haystack, package in self._haystacks:
-            if query not in haystack:
-                continue
-            hits.append(_rank(package, query))
-        hits.sort(key=lambda hit: (hit.rank, hit.package.id.lower()))
-        return hits[:limit]
+        query = "".join(ch for ch in query if ch >= " ")  # the separators below never match
+        if not query:
+            return []
+        ranked: list[tuple[int, str, str, IndexPackage]] = []
+        for number in self._candidates(query):
+            _, package_id, name, moniker, extras, package = self._haystacks[number]
+            if package_id == query:
+                rank, matched = 0, "id"
+            elif query == name or query == moniker or query in extras:
+                rank, matched = 1, "name" if query == name else "moniker" if query == moniker else "tag/command"
+            elif package_id.startswith(query) or name.startswith(query) or moniker.startswith(query):
+                rank, matched = 2, "prefix"
+            elif query in package_id or query in name or query in moniker:
+                rank, matched = 3, "substring"
+            else:
+                rank, matched = 4, "tag/command"
+            ranked.append((rank, package_id, matched, package))
+        best = heapq.nsmallest(limit, ranked, key=lambda item: (item[0], item[1]))
+        return [SearchHit(package, rank, matched) for rank, _, matched, package in best]
+
+    def _candidates(self, query: str) -> list[int]:
+        """Packages whose haystack contains `query`: str.find over one joined string jumps from match to match
+        (and an offset -> package table names the package), so a search costs time per match, not per package."""
+        if self._blob is None:
+            self._blob = "\x01".join(entry[0] for entry in self._haystacks)
+            owner = array.array("I")
+            for number, entry in enumerate(self._haystacks):
+                owner.extend([number] * (len(entry[0]) + 1))
+            self._owner = owner
+            self._starts = [0]
+            for entry in self._haystacks:
+                self._starts.append(self._starts[-1] + len(entry[0]) + 1)
+        found: list[int] = []
+        blob, owner, starts = self._blob, self._owner, self._starts
+        position = blob.find(query)
+        while position >= 0:
+            number = owner[position]
+            found.append(number)
+            position = blob.find(query, starts[number + 1])
+        return found
 
     def close(self) -> None:
         self._db.close()
-
-
-def _rank(package: IndexPackage, query: str) -> SearchHit:
-    package_id = package.id.lower()
-    name = package.name.lower()
-    moniker = (package.moniker or "").lower()
-    extras = [t.lower() for t in (*package.tags, *package.commands)]
-    if package_id == query:
-        return SearchHit(package, 0, "id")
-    if query in (name, moniker) or query in extras:
-        return SearchHit(package, 1, "name" if query == name else "moniker" if query == moniker else "tag/command")
-    if package_id.startswith(query) or name.startswith(query) or moniker.startswith(query):
-        return SearchHit(package, 2, "prefix")
-    if query in package_id or query in name or query in moniker:
-        return SearchHit(package, 3, "substring")
-    return SearchHit(package, 4, "tag/command")
