@@ -252,9 +252,11 @@ class DurableStore:
             parameters["p1"] = prefix
             parameters["p2"] = prefix + "\uffff"
         query = " and ".join(clauses)
+        # Only the record's columns: the inline history can be far bigger and a list never shows it.
+        columns = ["PartitionKey", "RowKey", *(f"State{i}" for i in range(MAX_CHUNKS))]
         return [
             InstanceState.from_json(_unpack(row, "State"), [])
-            async for row in self._table.query_entities(query, parameters=parameters)
+            async for row in self._table.query_entities(query, parameters=parameters, select=columns)
         ]
 
     async def all_messages(self) -> list[StoredMessage]:
