@@ -20,6 +20,7 @@ from greenlight.intune.builder import ContentBuild
 from greenlight.intune.crypto import HEADER_SIZE, ContentKeys
 from greenlight.intune.detection_xml import ApplicationInfo
 from greenlight.intune.errors import ContentSourceError
+from greenlight.intune.msi import read_msi
 from greenlight.intune.reader import CONTENTS_PREFIX, DETECTION_PATH
 from greenlight.intune.zipstream import PlannedMember, ZipMember, end_records
 
@@ -139,6 +140,10 @@ def pack_folder(
     if not setup_path.is_file() or not setup_path.is_relative_to(setup_folder.resolve()):
         raise ContentSourceError(f"setup file {setup_file!r} is not a file inside {setup_folder}")
     relative = setup_path.relative_to(setup_folder.resolve()).as_posix()
+    if msi_info is None and setup_path.suffix.lower() == ".msi":
+        # As IntuneWinAppUtil does: MsiInfo from the MSI's tables, and its ProductName as the Name.
+        _, msi_info, product_name = read_msi(setup_path)
+        name = name or product_name
     build = ContentBuild.from_folder(setup_folder, keys)
     output_folder.mkdir(parents=True, exist_ok=True)
     target = output_folder / output_name(relative)

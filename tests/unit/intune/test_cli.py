@@ -40,8 +40,8 @@ def test_pack_then_unpack_round_trips_a_setup_folder(tmp_path: Path) -> None:
 def test_unpack_of_a_tampered_package_exits_3_naming_the_mac(tmp_path: Path) -> None:
     setup = tmp_path / "setup"
     setup.mkdir()
-    (setup / "a.msi").write_bytes(b"x" * 10_000)
-    assert _run("pack", "-c", str(setup), "-s", "a.msi", "-o", str(tmp_path)).returncode == 0
+    (setup / "a.exe").write_bytes(b"x" * 10_000)
+    assert _run("pack", "-c", str(setup), "-s", "a.exe", "-o", str(tmp_path)).returncode == 0
     package = tmp_path / "a.intunewin"
     # Re-zip with one ciphertext byte flipped, so the outer CRC is consistent and only the MAC can notice.
     with zipfile.ZipFile(package) as outer:
@@ -61,8 +61,8 @@ def test_unpack_of_a_tampered_package_exits_3_naming_the_mac(tmp_path: Path) -> 
 def test_unpack_of_a_corrupted_file_exits_3_naming_the_outer_crc(tmp_path: Path) -> None:
     setup = tmp_path / "setup"
     setup.mkdir()
-    (setup / "a.msi").write_bytes(b"x" * 10_000)
-    assert _run("pack", "-c", str(setup), "-s", "a.msi", "-o", str(tmp_path)).returncode == 0
+    (setup / "a.exe").write_bytes(b"x" * 10_000)
+    assert _run("pack", "-c", str(setup), "-s", "a.exe", "-o", str(tmp_path)).returncode == 0
     package = tmp_path / "a.intunewin"
     data = bytearray(package.read_bytes())
     data[300] ^= 0xFF  # a bit flip on disk, inside the encrypted entry
