@@ -121,6 +121,12 @@ def test_openapi_lists_the_routes_with_the_validating_schemas(api_runtime):
     assert not any("{path}" in p for p in document["paths"])  # the catch-all is not an operation
 
 
+def test_the_openapi_document_is_valid_openapi_3_1(api_runtime):
+    from openapi_spec_validator import validate
+
+    validate(build_document())  # raises with the offending path when the document breaks the OpenAPI schema
+
+
 # ---------------------------------------------------------------- signing-key rollover
 
 
