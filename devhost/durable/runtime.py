@@ -125,19 +125,15 @@ class DurableRuntime:
             state = loaded.state
             self._cache[state.instance_id] = _Cached(state, loaded.etag, len(state.history))
             self._inbox[state.instance_id] = loaded.messages
-            answered = {
-                str(m.body["event"].get("TaskScheduledId"))
-                for m in loaded.messages
-                if m.body.get("kind") == "event" and m.body.get("execution_id") == state.execution_id
-            }
+            # Completions were only in memory: re-run open activities, re-arm timers, re-check children.
             for key, task in state.open_tasks.items():
-                if task["kind"] == "activity" and key not in answered:
+                if task["kind"] == "activity":
                     self._spawn(
                         self._run_activity(state.instance_id, state.execution_id, int(key), task["name"], task["input"])
                     )
                 elif task["kind"] == "timer" and not task.get("cancelled"):
                     self._arm_timer(state.instance_id, state.execution_id, int(key), h.parse_timestamp(task["fire_at"]))
-                elif task["kind"] == "suborch" and key not in answered:
+                elif task["kind"] == "suborch":
                     call = SubOrchestrationCall(int(key), task["name"], task["instance_id"], task["input"])
                     self._spawn(self._start_child(state, call))
             log.info("recovered %s (%s, %d open tasks)", state.instance_id, state.status, len(state.open_tasks))
@@ -499,7 +495,7 @@ class DurableRuntime:
                 raise
             except Exception as exc:  # noqa: BLE001 - an activity's failure is data for the orchestrator
                 reason = f"Activity function '{name}' failed: {type(exc).__name__}: {exc}"
-                details = "".join(traceback.format_exception(exc))
+                details = _user_traceback(exc)
                 event = h.task_failed(self._clock.now(), task_id, reason, details)
         self._deliver(instance_id, {"kind": "event", "execution_id": execution_id, "event": event})
 
@@ -574,3 +570,14 @@ class DurableRuntime:
         self._busy -= 1
         if self._busy == 0:
             self._idle.set()
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The activity's traceback without devhost's and the thread pool's frames (what the worker would report)."""
+    summary = traceback.TracebackException.from_exception(exc)
+    frames = [f for f in summary.stack if not any(part in f.filename for part in _HOST_FRAMES)]
+    summary.stack = traceback.StackSummary.from_list(frames)
+    return "".join(summary.format())
+
+
+_HOST_FRAMES = ("/devhost/", "/concurrent/futures/", "/asyncio/")

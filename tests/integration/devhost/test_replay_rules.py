@@ -108,3 +108,49 @@ async def test_ten_day_timer_is_split_into_segments_of_at_most_three_days(replay
     assert fire_times == [timedelta(days=3), timedelta(days=6), timedelta(days=10)]
     fired = [e["TimerId"] for e in events_of(state, "TIMER_FIRED")]
     assert fired == [e["EventId"] for e in events_of(state, "TIMER_CREATED")] == [0, 1, 2]
+
+
+@app.orchestration_trigger(context_name="context")
+def parent_of_failing_child(context: df.DurableOrchestrationContext):
+    try:
+        yield context.call_sub_orchestrator("failing_child", "boom")
+    except Exception as error:  # noqa: BLE001 - the SDK raises a plain Exception for a failed child
+        return f"child failed: {error}"
+    return "child succeeded"
+
+
+@app.orchestration_trigger(context_name="context")
+def failing_child(context: df.DurableOrchestrationContext):
+    yield context.call_activity("first", None)
+    raise ValueError(f"cannot provision {context.get_input()}")
+
+
+async def test_a_failing_sub_orchestration_surfaces_as_an_exception_in_the_parent(replay_host: DurableHost):
+    client = replay_host.client()
+    instance_id = await client.start_new("parent_of_failing_child")
+    await replay_host.settle()
+
+    status = await client.get_status(instance_id)
+    assert status.runtime_status.value == "Completed"
+    assert "child failed: Orchestrator function 'failing_child' failed: cannot provision boom" in status.output
+    state = await replay_host.state(instance_id)
+    (created,) = events_of(state, "SUB_ORCHESTRATION_CREATED")
+    (failure,) = events_of(state, "SUB_ORCHESTRATION_FAILED")
+    assert failure["TaskScheduledId"] == created["EventId"]
+    child = await client.get_status(created["InstanceId"])
+    assert child.runtime_status.value == "Failed"
+
+
+async def test_starting_a_finished_instance_id_again_replaces_it(replay_host: DurableHost):
+    client = replay_host.client()
+    await client.start_new("versioned", "fixed-id")
+    await client.raise_event("fixed-id", "Go", "one")
+    await replay_host.settle()
+    assert (await client.get_status("fixed-id")).output == ["first", '"one"']
+
+    await client.start_new("versioned", "fixed-id")
+    await replay_host.settle()
+    again = await client.get_status("fixed-id")
+    assert again.runtime_status.value == "Running" and again.output is None
+    with pytest.raises(Exception, match="already exists"):
+        await client.start_new("versioned", "fixed-id")
