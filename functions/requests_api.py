@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -11,7 +12,9 @@ from functions import blueprint, runtime
 from functions.auth import JsonResult, Principal, Role, api_endpoint
 from functions.problems import ApiProblem
 from greenlight.models import Request, RequestStatus
-from greenlight.storage import AlreadyExists, AuditLog, NotFound, RequestRepository
+from greenlight.storage import AlreadyExists, AuditLog, NotFound, RequestRepository, StorageError
+
+log = logging.getLogger("greenlight.api.requests")
 
 # Request ids derived from an Idempotency-Key are stable per (tenant, requester, key): a retried POST finds the
 # request its first attempt created instead of creating a second one.
@@ -90,12 +93,17 @@ def create_request(req: func.HttpRequest, principal: Principal, body: dict[str, 
                 409, "Idempotency-Key reused", "this key was used for a different request", "idempotency-conflict"
             ) from None
         return JsonResult(to_view(existing.value), 200, {"ETag": existing.etag})
-    AuditLog(storage).append(
-        principal.oid,
-        "request.created",
-        f"request/{request.request_id}",
-        {"package_id": request.package_id, "on_behalf_of": requester_oid if on_behalf else None},
-    )
+    try:
+        AuditLog(storage).append(
+            principal.oid,
+            "request.created",
+            f"request/{request.request_id}",
+            {"package_id": request.package_id, "on_behalf_of": requester_oid if on_behalf else None},
+        )
+    except StorageError as error:
+        # The request row is the record of truth and already exists; failing now would make the caller retry into
+        # the idempotent path, which cannot re-audit either. So: answer 201 and leave the event in the log.
+        log.error("audit append failed for request.created %s by %s: %s", request.request_id, principal.oid, error)
     headers = {"ETag": created.etag, "Location": f"/api/requests/{request.request_id}"}
     return JsonResult(to_view(created.value), 201, headers)
 

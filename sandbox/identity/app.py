@@ -156,23 +156,38 @@ async def user_token(request: web.Request) -> web.Response:
         body = await request.json()
         if not isinstance(body, dict):
             raise TypeError
-        tenant_id, oid, audience = body["tenant_id"], body["oid"], body["audience"]
+        tenant_id, oid, audience = (_text(body[k]) for k in ("tenant_id", "oid", "audience"))
+        roles, groups = (_texts(body.get(k, [])) for k in ("roles", "groups"))
+        expires_in = body.get("expires_in", DEFAULT_LIFETIME)
+        if isinstance(expires_in, bool) or not isinstance(expires_in, int):
+            raise TypeError
     except (ValueError, TypeError, KeyError):
         raise _json_exception(400, {"error": "invalid_request", "error_description": _USER_TOKEN_HELP}) from None
-    expires_in = int(body.get("expires_in", DEFAULT_LIFETIME))
     access_token = mint_user_token(
         config.state_dir,
-        tenant_id=str(tenant_id),
-        oid=str(oid),
+        tenant_id=tenant_id,
+        oid=oid,
         name=str(body.get("name", oid)),
         upn=str(body.get("upn", f"{oid}@sandbox.local")),
-        audience=str(audience),
-        roles=[str(r) for r in body.get("roles", [])],
-        groups=[str(g) for g in body.get("groups", [])],
-        issuer=issuer_for(config.base_url, str(tenant_id)),
+        audience=audience,
+        roles=roles,
+        groups=groups,
+        issuer=issuer_for(config.base_url, tenant_id),
         expires_in=expires_in,
     )
     return web.json_response({"token_type": "Bearer", "expires_in": expires_in, "access_token": access_token})
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise TypeError
+    return value
+
+
+def _texts(value: object) -> list[str]:
+    if not isinstance(value, list):
+        raise TypeError
+    return [_text(v) for v in value]
 
 
 _USER_TOKEN_HELP = (

@@ -133,10 +133,14 @@ def test_user_token_endpoint_mints_and_rejects_a_malformed_body(sandbox):
             f"{sandbox.entra_url}/_sandbox/users/token",
             json={"tenant_id": TENANT, "oid": "oid-bob", "audience": "api://greenlight", "roles": ["Admin"]},
         )
-        bad = client.post(f"{sandbox.entra_url}/_sandbox/users/token", json={"oid": "x"})
+        base = {"tenant_id": TENANT, "oid": "o", "audience": "a"}
+        bad = [
+            client.post(f"{sandbox.entra_url}/_sandbox/users/token", json=body)
+            for body in ({"oid": "x"}, {**base, "roles": "Admin"}, {**base, "expires_in": "soon"}, [1])
+        ]
     assert ok.status_code == 200
     assert verify_with_jwks(sandbox, ok.json()["access_token"], "api://greenlight")["roles"] == ["Admin"]
-    assert bad.status_code == 400 and bad.json()["error"] == "invalid_request"
+    assert [(r.status_code, r.json()["error"]) for r in bad] == [(400, "invalid_request")] * 4
 
 
 @pytest.mark.parametrize(
