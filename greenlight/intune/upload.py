@@ -131,6 +131,14 @@ class Win32AppPublisher:
         assert created is not None
         return created
 
+    async def discard_app(self, app_id: str) -> None:
+        """Delete a half-created app after an unrecoverable failure (as WinTuner does). Not done automatically:
+        while a retry may still resume the upload, the app and its uploaded blocks are worth keeping."""
+        try:
+            await self.graph.delete(f"{APPS}/{app_id}")
+        except GraphNotFound:
+            return
+
     # ---------------------------------------------------------------- content version and file
 
     def _content(self, app_id: str) -> str:

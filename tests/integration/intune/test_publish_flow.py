@@ -177,3 +177,11 @@ async def test_paging_follows_next_links(graph: GraphClient) -> None:
         await graph.post("deviceAppManagement/mobileApps", BODY | {"displayName": f"App {index}"})
     names = [a["displayName"] async for a in graph.paged("deviceAppManagement/mobileApps", params={"$top": "2"})]
     assert names == [f"App {i}" for i in range(5)]
+
+
+async def test_discarding_a_half_created_app_removes_it_once(graph: GraphClient, blob_http: httpx.AsyncClient) -> None:
+    publisher = Win32AppPublisher(graph, blob_http, _options())
+    app = await publisher.ensure_app(BODY, MARKER, None)
+    await publisher.discard_app(app["id"])
+    await publisher.discard_app(app["id"])  # a retried clean-up is harmless
+    assert await publisher.find_app(MARKER) is None
