@@ -10,11 +10,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from greenlight.winget.errors import WingetError
 from greenlight.winget.fetch import CdnClient
 from greenlight.winget.hashchain import BlobCache, HashChain, VerifiedManifest
 from greenlight.winget.index import IndexPackage, check_package_id
+from greenlight.winget.manifest import Installer
 from greenlight.winget.settings import WingetSettings
 from greenlight.winget.source import OpenSource, SourceStore
 from greenlight.winget.trust import policy_for
@@ -54,9 +56,12 @@ class PackageDetails:
 
 
 class Catalog:
-    def __init__(self, source: OpenSource, chain: HashChain | None = None) -> None:
+    def __init__(
+        self, source: OpenSource, chain: HashChain | None = None, installer_hosts: frozenset[str] | None = None
+    ) -> None:
         self.source = source
         self.chain = chain
+        self.installer_hosts = installer_hosts
         self._publishers = _load_publishers(source)
 
     @property
@@ -107,6 +112,15 @@ class Catalog:
             raise CatalogUnavailable("this catalog was opened without a CDN; manifests cannot be verified")
         return self.chain.manifest(package_id, version)
 
+    def download_installer(self, installer: Installer, sink: BinaryIO, *, package_id: str) -> int:
+        """Stream a verified manifest's installer into `sink`; raises InstallerHashMismatch on a wrong binary
+        (the caller discards what `sink` got). https only, public addresses, optional host allowlist."""
+        if self.chain is None:
+            raise CatalogUnavailable("this catalog was opened without a CDN client")
+        return self.chain.client.download_installer(
+            installer.url, installer.sha256, sink, package_id=package_id, allowed_hosts=self.installer_hosts
+        )
+
 
 def _load_publishers(source: OpenSource) -> dict[int, str]:
     if source.index.major != "2":
@@ -131,7 +145,7 @@ def open_catalog(settings: WingetSettings) -> Catalog:
             f"The WinGet catalog is unavailable: {error.message}", package_id=error.package_id, link=error.link
         ) from error
     chain = HashChain(source, client, BlobCache(settings.cache_dir / "blobs"), allow_loopback=settings.local)
-    return Catalog(source, chain)
+    return Catalog(source, chain, settings.installer_hosts)
 
 
 class _CatalogHolder:
@@ -169,7 +183,8 @@ class _CatalogHolder:
         source = store.refresh(catalog.source)
         if source is catalog.source:
             return catalog
-        return Catalog(source, HashChain(source, client, catalog.chain.cache, allow_loopback=settings.local))
+        chain = HashChain(source, client, catalog.chain.cache, allow_loopback=settings.local)
+        return Catalog(source, chain, settings.installer_hosts)
 
     def reset(self) -> None:
         with self._lock:

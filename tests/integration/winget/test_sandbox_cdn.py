@@ -44,9 +44,7 @@ def test_a_specific_version_and_its_installer_download_verify(good_catalog) -> N
     assert verified.manifest.version == "1.2.0"
     choice = choose_installer(verified.manifest, Requirements(architecture="x64"))
     sink = io.BytesIO()
-    size = good_catalog.chain.client.download_installer(
-        choice.installer.url, choice.installer.sha256, sink, package_id="Contoso.Notes"
-    )
+    size = good_catalog.download_installer(choice.installer, sink, package_id="Contoso.Notes")
     assert size == len(sink.getvalue()) > 0
 
 
@@ -123,10 +121,17 @@ def test_changed_installer_stops_at_its_hash(winget) -> None:
     verified = catalog.verified_manifest("Fabrikam.Toolkit")  # the chain itself is intact
     installer = verified.manifest.installers[0]
     with pytest.raises(InstallerHashMismatch) as failure:
-        catalog.chain.client.download_installer(
-            installer.url, installer.sha256, io.BytesIO(), package_id="Fabrikam.Toolkit"
-        )
+        catalog.download_installer(installer, io.BytesIO(), package_id="Fabrikam.Toolkit")
     assert failure.value.expected == installer.sha256
+
+
+def test_installer_host_allowlist_is_enforced(winget, good_catalog) -> None:
+    from greenlight.winget.errors import UnsafeUrl
+
+    restricted = type(good_catalog)(good_catalog.source, good_catalog.chain, frozenset({"downloads.example.com"}))
+    installer = good_catalog.verified_manifest("Greenlight.SampleApp").manifest.installers[0]
+    with pytest.raises(UnsafeUrl, match="not in the allowed hosts"):
+        restricted.download_installer(installer, io.BytesIO(), package_id="Greenlight.SampleApp")
 
 
 def test_a_cdn_404_is_unverifiable_not_tampered(good_catalog, sandbox) -> None:
