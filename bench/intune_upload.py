@@ -27,7 +27,7 @@ from greenlight.graph.settings import GraphAuthMode, GraphSettings
 from greenlight.intune.blocks import BlockUploader
 from greenlight.intune.builder import ContentBuild, member_from_stream
 from greenlight.intune.crypto import ContentKeys
-from greenlight.intune.upload import Checkpoint, PublishOptions, Win32AppPublisher, _GraphSas
+from greenlight.intune.upload import Checkpoint, GraphSas, PublishOptions, Win32AppPublisher
 from greenlight.intune.zipstream import StoredZip
 from greenlight.settings import Secret
 from scripts.localstack import start_sandbox
@@ -101,7 +101,7 @@ async def _one(sandbox, size: int, in_flight: int) -> tuple[float, float]:
             f"{version}/files/{content_file['id']}"
         )
         state = await publisher._poll("SAS", lambda: graph.get(path), lambda f: bool(f.get("azureStorageUri")))
-        uploader = BlockUploader(blob_http, _GraphSas(publisher, path, state), in_flight=in_flight)
+        uploader = BlockUploader(blob_http, GraphSas(publisher, path, state), in_flight=in_flight)
         start = time.perf_counter()
         await uploader.upload(build)
         return time.perf_counter() - start, build.encrypted_size / 1024 / 1024

@@ -234,7 +234,7 @@ class Win32AppPublisher:
         )
         if state.get("uploadState") in {"azureStorageUriRequestFailed", "azureStorageUriRequestTimedOut"}:
             raise UploadError(f"Intune could not allocate storage: {state['uploadState']}", state=state["uploadState"])
-        sas = _GraphSas(self, file_path, state)
+        sas = GraphSas(self, file_path, state)
         if state.get("uploadState") == "commitFileFailed" or not state.get("azureStorageUri"):
             await sas.renew(state.get("azureStorageUri") or "")
         uploader = BlockUploader(
@@ -260,7 +260,7 @@ class Win32AppPublisher:
         )
 
 
-class _GraphSas:
+class GraphSas:
     """SAS URL of one content file; renewUpload through Graph when it is about to expire or was refused."""
 
     def __init__(self, publisher: Win32AppPublisher, file_path: str, state: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from greenlight.intune.blocks import BlockUploader
 from greenlight.intune.builder import ContentBuild, member_from_stream
 from greenlight.intune.crypto import ContentKeys, EncryptionInfo
 from greenlight.intune.errors import ContentSourceError
-from greenlight.intune.upload import Checkpoint, PublishOptions, Win32AppPublisher, _GraphSas
+from greenlight.intune.upload import Checkpoint, GraphSas, PublishOptions, Win32AppPublisher
 from greenlight.intune.zipstream import StoredZip
 
 # 200 MiB as the issue asks; generated on the fly, never held in memory or written to disk.
@@ -162,7 +162,7 @@ async def test_content_that_does_not_match_its_encryption_info_fails_commit(
     content = f"deviceAppManagement/mobileApps/{app['id']}/microsoft.graph.win32LobApp/contentVersions"
     path = f"{content}/{version}/files/{content_file['id']}"
     state = await publisher._poll("SAS", lambda: graph.get(path), lambda f: bool(f.get("azureStorageUri")))
-    info = await BlockUploader(blob_http, _GraphSas(publisher, path, state), block_size=1024 * 1024).upload(build)
+    info = await BlockUploader(blob_http, GraphSas(publisher, path, state), block_size=1024 * 1024).upload(build)
     wrong = EncryptionInfo.from_graph(info.to_graph() | {"fileDigest": "A" * 43 + "="})
     await graph.post(f"{path}/commit", {"fileEncryptionInfo": wrong.to_graph()})
     result = await publisher._poll(
