@@ -152,6 +152,8 @@ def _read_body(req: func.HttpRequest, schema: str | None) -> Any:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ApiProblem(400, "Malformed JSON", "the body is not valid UTF-8 JSON", "malformed-body") from None
+    except RecursionError:  # a few KB of '[' nest deeper than the parser recurses
+        raise ApiProblem(400, "Malformed JSON", "the body nests too deeply", "malformed-body") from None
     errors = validate_body(schema, body)
     if errors:
         raise ApiProblem(400, "Invalid request body", "; ".join(errors[:5]), "invalid-body", extra={"errors": errors})

@@ -53,6 +53,25 @@ def test_malformed_or_invalid_bodies_are_400(api_runtime, mint, raw):
     assert body["type"].endswith(("malformed-body", "invalid-body"))
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 30_000 + b"]" * 30_000,  # deeper than the JSON parser recurses
+        json.dumps({"package_id": "a" * 5000, "justification": "x"}).encode(),
+        json.dumps({"package_id": "7zip.7zip", "justification": "\u0000\ud800 nul and lone surrogate"}).encode(),
+        json.dumps({"package_id": "7zip.7zip", "justification": "x", "package_version": 1e308}).encode(),
+        b'{"package_id": "7zip.7zip", "justification": "x", "package_id": ["dup"]}',
+        b"null",
+        b"",
+    ],
+)
+def test_hostile_bodies_never_cause_a_server_error(api_runtime, mint, raw):
+    response = post(mint(), raw)
+    assert 400 <= response.status_code < 500 or response.status_code == 201, response.get_body()
+    if response.status_code >= 400:
+        problem(response, response.status_code)
+
+
 def test_schema_errors_name_the_field(api_runtime, mint):
     raw = json.dumps({"package_id": "7zip.7zip", "justification": "x", "architecture": "mips", "extra": 1}).encode()
     body = problem(post(mint(), raw), 400)
