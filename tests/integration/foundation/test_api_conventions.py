@@ -201,3 +201,50 @@ def test_admins_read_this_months_audit_newest_first_and_others_may_not(api_runti
     assert mine and mine[0]["action"] == "request.created" and mine[0]["actor"] == "oid-audited"
     times = [e["occurred_at"] for e in body["items"]]
     assert times == sorted(times, reverse=True)
+
+
+def test_when_the_key_endpoint_goes_away_cached_keys_keep_working(tmp_path, api_runtime):
+    """Entra unreachable after a successful fetch: known keys still validate; an unknown kid is a 401, not a 503."""
+    process, endpoints = start_sandbox(tmp_path / "logs", tmp_path)
+    issuer = f"{endpoints.entra_url}/{SANDBOX_TENANT_ID}/v2.0"
+    settings = dataclasses.replace(api_runtime.settings.auth, metadata_url=f"{issuer}/.well-known/openid-configuration")
+    settings = dataclasses.replace(settings, issuer=issuer)
+    validator = TokenValidator(
+        settings, JwksCache(settings.metadata_url, ca_bundle=str(endpoints.ca_file), min_refresh_seconds=0)
+    )
+
+    def token(**options) -> str:
+        return mint_user_token(
+            tmp_path, tenant_id=SANDBOX_TENANT_ID, oid="o", name="n", upn="u", audience=API_AUDIENCE, **options
+        )
+
+    try:
+        assert validator.validate(token())["oid"] == "o"
+    finally:
+        process.stop()
+    assert validator.validate(token())["oid"] == "o"
+    from functions.tokens import AuthError
+    from sandbox.identity.keys import generate_key
+
+    with pytest.raises(AuthError, match="does not publish"):
+        validator.validate(token(signing_key=generate_key()))
+
+
+def test_without_any_cached_keys_an_unreachable_key_endpoint_is_unavailable_not_unauthorized(api_runtime, mint):
+    from functions.tokens import AuthUnavailable
+
+    dead = "https://127.0.0.1:9/entra/t/v2.0/.well-known/openid-configuration"
+    validator = TokenValidator(api_runtime.settings.auth, JwksCache(dead))
+    with pytest.raises(AuthUnavailable):
+        validator.validate(mint())
+
+    from functions import runtime
+    from functions.requests_api import list_requests
+
+    runtime.reset(dataclasses.replace(api_runtime, validator=validator))
+    try:
+        headers = {"Authorization": f"Bearer {mint()}"}
+        request = func.HttpRequest("GET", "http://x/api/requests", headers=headers, params={"mine": "true"}, body=b"")
+        assert problem(list_requests(request), 503)["title"] == "Cannot validate tokens right now"
+    finally:
+        runtime.reset(api_runtime)
