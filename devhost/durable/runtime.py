@@ -11,22 +11,26 @@ again (at-least-once, as in Azure), timers are re-armed, children re-checked.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import heapq
 import json
 import logging
+import os
 import traceback
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
+import devhost
 from devhost.durable import engine
 from devhost.durable import history as h
 from devhost.durable.clock import Clock
@@ -575,9 +579,11 @@ class DurableRuntime:
 def _user_traceback(exc: BaseException) -> str:
     """The activity's traceback without devhost's and the thread pool's frames (what the worker would report)."""
     summary = traceback.TracebackException.from_exception(exc)
-    frames = [f for f in summary.stack if not any(part in f.filename for part in _HOST_FRAMES)]
+    frames = [f for f in summary.stack if not f.filename.startswith(_HOST_FRAMES)]
     summary.stack = traceback.StackSummary.from_list(frames)
     return "".join(summary.format())
 
 
-_HOST_FRAMES = ("/devhost/", "/concurrent/futures/", "/asyncio/")
+_HOST_FRAMES = tuple(
+    str(Path(module.__file__).resolve().parent) + os.sep for module in (devhost, concurrent.futures, asyncio)
+)
