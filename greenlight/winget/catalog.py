@@ -18,6 +18,7 @@ from greenlight.winget.hashchain import BlobCache, HashChain, VerifiedManifest
 from greenlight.winget.index import IndexPackage, check_package_id
 from greenlight.winget.manifest import Installer
 from greenlight.winget.settings import WingetSettings
+from greenlight.winget.shared_cache import SharedSourceCache
 from greenlight.winget.source import OpenSource, SourceStore
 from greenlight.winget.trust import policy_for
 
@@ -62,6 +63,7 @@ class Catalog:
         self.source = source
         self.chain = chain
         self.installer_hosts = installer_hosts
+        self.store: SourceStore | None = None  # set by open_catalog: what refreshes this catalog
         self._publishers = _load_publishers(source)
 
     @property
@@ -132,12 +134,29 @@ def _load_publishers(source: OpenSource) -> dict[int, str]:
     return publishers
 
 
+def _shared_cache(settings: WingetSettings, trust_label: str) -> SharedSourceCache | None:
+    if not settings.shared_cache:
+        return None
+    from greenlight.settings import SettingsError
+    from greenlight.storage import StorageAccount
+    from greenlight.storage.blobs import WINGET_CACHE_CONTAINER
+    from greenlight.storage.errors import StorageError
+
+    try:
+        container = StorageAccount.from_env().container(WINGET_CACHE_CONTAINER)
+    except (StorageError, SettingsError) as error:
+        log.warning("shared WinGet cache disabled: %s", error)
+        return None
+    return SharedSourceCache(container, trust_label)
+
+
 def open_catalog(settings: WingetSettings) -> Catalog:
     """Fetch (or reuse), verify and open the source named by `settings`."""
     client = CdnClient(allowed_hosts=settings.cdn_hosts, allow_loopback=settings.local, ca_bundle=settings.ca_bundle)
     try:
         policy = policy_for(settings.trust)
-        store = SourceStore(settings.cache_dir, policy, client, settings.source_url)
+        shared = _shared_cache(settings, policy.label)
+        store = SourceStore(settings.cache_dir, policy, client, settings.source_url, shared)
         source = store.open()
     except WingetError as error:
         client.close()
@@ -145,7 +164,9 @@ def open_catalog(settings: WingetSettings) -> Catalog:
             f"The WinGet catalog is unavailable: {error.message}", package_id=error.package_id, link=error.link
         ) from error
     chain = HashChain(source, client, BlobCache(settings.cache_dir / "blobs"), allow_loopback=settings.local)
-    return Catalog(source, chain, settings.installer_hosts)
+    catalog = Catalog(source, chain, settings.installer_hosts)
+    catalog.store = store
+    return catalog
 
 
 class _CatalogHolder:
@@ -171,20 +192,24 @@ class _CatalogHolder:
                 try:
                     self._catalog = self._refreshed(self._catalog, self._settings)
                 except WingetError as error:
-                    # A failed refresh keeps serving the verified catalog; a rollback is logged loudly.
-                    log.warning("WinGet source refresh failed, keeping %s: %s", self._catalog.source_version, error)
+                    # A failed refresh keeps serving the verified catalog; tampering or rollback is logged loudly.
+                    level = logging.WARNING if error.code == "unverifiable_retry_later" else logging.ERROR
+                    log.log(level, "WinGet source refresh failed, keeping %s: %s", self._catalog.source_version, error)
             return self._catalog
 
     @staticmethod
     def _refreshed(catalog: Catalog, settings: WingetSettings) -> Catalog:
-        assert catalog.chain is not None
-        client = catalog.chain.client
-        store = SourceStore(settings.cache_dir, policy_for(settings.trust), client, settings.source_url)
-        source = store.refresh(catalog.source)
+        assert catalog.chain is not None and catalog.store is not None
+        store = catalog.store
+        current = store.adopt_shared(catalog.source)
+        source = store.refresh(current)
+        store.publish(source)
         if source is catalog.source:
             return catalog
-        chain = HashChain(source, client, catalog.chain.cache, allow_loopback=settings.local)
-        return Catalog(source, chain, settings.installer_hosts)
+        chain = HashChain(source, catalog.chain.client, catalog.chain.cache, allow_loopback=settings.local)
+        refreshed = Catalog(source, chain, settings.installer_hosts)
+        refreshed.store = store
+        return refreshed
 
     def reset(self) -> None:
         with self._lock:

@@ -23,6 +23,7 @@ class WingetSettings:
     ca_bundle: str | None  # TLS trust for the CDN connection (local: the sandbox CA); None = system store
     local: bool  # GREENLIGHT_ENV=local: loopback URLs allowed
     installer_hosts: frozenset[str] | None  # optional allowlist for installer downloads
+    shared_cache: bool = False  # share the verified source2.msix through blob storage (winget-cache/)
 
     @property
     def cdn_hosts(self) -> frozenset[str]:
@@ -65,4 +66,5 @@ class WingetSettings:
             ca_bundle=ca_bundle,
             local=local,
             installer_hosts=frozenset(h.lower() for h in hosts) if hosts else None,
+            shared_cache=reader.boolean("GREENLIGHT_WINGET_SHARED_CACHE", not local),
         )

@@ -22,6 +22,7 @@ from greenlight.winget.errors import MalformedPackage, SourceRollback, WingetErr
 from greenlight.winget.fetch import CdnClient
 from greenlight.winget.index import SourceIndex
 from greenlight.winget.msix import INDEX_NAME, MAX_MSIX, VerifiedPackage, verify_msix
+from greenlight.winget.shared_cache import SharedSourceCache
 from greenlight.winget.trust import TrustPolicy
 
 log = logging.getLogger(__name__)
@@ -119,8 +120,16 @@ def open_source_file(
 class SourceStore:
     """The cached, verified source behind one base URL, with anti-rollback state in `cache_dir`."""
 
-    def __init__(self, cache_dir: Path, policy: TrustPolicy, client: CdnClient, base_url: str) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        policy: TrustPolicy,
+        client: CdnClient,
+        base_url: str,
+        shared: SharedSourceCache | None = None,
+    ) -> None:
         self.cache_dir = cache_dir
+        self.shared = shared
         self.policy = policy
         self.client = client
         self.base_url = base_url.rstrip("/")
@@ -153,12 +162,12 @@ class SourceStore:
     def refresh(self, current: OpenSource | None = None) -> OpenSource:
         """Conditional GET; verify a new package, refuse an older one, keep the current one on 304."""
         state = self.state()
-        etag = state.etag if (state and current is not None) or (state and self.msix_path.exists()) else None
+        # Conditional GET only when a verified copy is in hand to fall back on for 304 Not Modified.
+        etag = state.etag if state is not None and current is not None else None
         fetched = self.client.get(f"{self.base_url}/{SOURCE_FILE}", what=SOURCE_FILE, max_bytes=MAX_MSIX, etag=etag)
-        if fetched.content is None:
-            cached = current or self.open_cached()
-            if cached is not None:
-                return cached
+        if fetched.content is None and current is not None:
+            return current
+        if fetched.content is None:  # a 304 we did not ask for
             fetched = self.client.get(f"{self.base_url}/{SOURCE_FILE}", what=SOURCE_FILE, max_bytes=MAX_MSIX)
         assert fetched.content is not None
         return self.accept(fetched.content, fetched.etag, state)
@@ -193,15 +202,35 @@ class SourceStore:
         log.info("accepted WinGet source %s (signed %s, trust %s)", new_version, new_state.signed_at, self.policy.label)
         return OpenSource(verified, SourceIndex(self.index_path), self.base_url, msix_sha, etag)
 
+    def adopt_shared(self, current: OpenSource | None) -> OpenSource | None:
+        """Take the fleet's shared copy when it is newer than ours, verifying it like a download."""
+        if self.shared is None:
+            return current
+        state = self.state()
+        copy = self.shared.newer_than(state.version if state else None)
+        if copy is None:
+            return current
+        try:
+            adopted = self.accept(copy.data, f'"{copy.cdn_etag}"' if copy.cdn_etag else None, state)
+        except WingetError as error:
+            log.error("the shared WinGet source copy %s failed verification and is ignored: %s", copy.version, error)
+            return current
+        log.info("adopted the shared WinGet source %s", adopted.version)
+        return adopted
+
     def open(self) -> OpenSource:
         """Fresh from the CDN when possible; the verified cached copy when the CDN is unreachable."""
+        current = self.adopt_shared(self.open_cached())
         try:
-            return self.refresh(self.open_cached())
+            source = self.refresh(current)
         except WingetError as error:
-            if error.code != "unverifiable_retry_later":
+            if error.code != "unverifiable_retry_later" or current is None:
                 raise
-            cached = self.open_cached()
-            if cached is None:
-                raise
-            log.warning("WinGet CDN unavailable (%s); using the verified cached source %s", error, cached.version)
-            return cached
+            log.warning("WinGet CDN unavailable (%s); using the verified cached source %s", error, current.version)
+            return current
+        self.publish(source)
+        return source
+
+    def publish(self, source: OpenSource) -> None:
+        if self.shared is not None and source.verified.signed:
+            self.shared.publish(self.msix_path.read_bytes(), source.version, source.etag)

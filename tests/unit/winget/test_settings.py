@@ -12,6 +12,8 @@ def test_production_defaults_are_microsoft() -> None:
     settings = WingetSettings.from_env({"GREENLIGHT_ENV": "azure"})
     assert settings.source_url == MICROSOFT_CDN and settings.trust == "microsoft" and not settings.local
     assert settings.cdn_hosts == frozenset({"cdn.winget.microsoft.com"})
+    assert settings.shared_cache  # instances share the verified source through blob storage
+    assert not WingetSettings.from_env({"GREENLIGHT_ENV": "local"}).shared_cache
 
 
 def test_local_stack_derives_url_and_trust_from_the_sandbox(tmp_path) -> None:
