@@ -37,7 +37,14 @@ from devhost.durable.clock import Clock
 from devhost.durable.engine import EngineOptions, EpisodeRunner, SubOrchestrationCall
 from devhost.durable.errors import InstanceAlreadyExists, InstanceFinished, InstanceNotFound, UnknownOrchestrator
 from devhost.durable.state import InstanceState, RuntimeStatus
-from devhost.durable.store import DurableStore, PayloadTooLarge, StoredMessage, StoreError, memory_message
+from devhost.durable.store import (
+    ConcurrentWriter,
+    DurableStore,
+    PayloadTooLarge,
+    StoredMessage,
+    StoreError,
+    memory_message,
+)
 from devhost.function_index import FunctionIndex, IndexedFunction
 
 log = logging.getLogger("devhost.durable")
@@ -48,9 +55,23 @@ RETRY_DELAY_SECONDS = 0.5
 
 @dataclass
 class _Cached:
+    """An instance in memory. `state` may hold an episode in progress; readers get `committed()`."""
+
     state: InstanceState
     etag: str
-    persisted_events: int
+    persisted_events: int = 0
+    snapshot: str = ""
+
+    def __post_init__(self) -> None:
+        self.mark_committed()
+
+    def mark_committed(self) -> None:
+        self.persisted_events = len(self.state.history)
+        self.snapshot = self.state.to_json()
+
+    def committed(self) -> InstanceState:
+        """The last checkpointed state, never a half-run episode (list slicing is atomic under the GIL)."""
+        return InstanceState.from_json(self.snapshot, self.state.history[: self.persisted_events])
 
 
 @dataclass(order=True)
@@ -127,7 +148,7 @@ class DurableRuntime:
             if loaded is None:
                 continue
             state = loaded.state
-            self._cache[state.instance_id] = _Cached(state, loaded.etag, len(state.history))
+            self._cache[state.instance_id] = _Cached(state, loaded.etag)
             self._inbox[state.instance_id] = loaded.messages
             # Completions were only in memory: re-run open activities, re-arm timers, re-check children.
             for key, task in state.open_tasks.items():
@@ -157,7 +178,10 @@ class DurableRuntime:
             if not existing.status.is_terminal:
                 raise InstanceAlreadyExists(instance_id, existing.status)
             await self.purge(instance_id)
-        await self._create_instance(name, instance_id, input_token, parent=None)
+        try:
+            await self._create_instance(name, instance_id, input_token, parent=None)
+        except ResourceExistsError:  # a concurrent start with the same id won
+            raise InstanceAlreadyExists(instance_id, "starting") from None
         return instance_id
 
     async def raise_event(self, instance_id: str, name: str, input_text: str | None) -> None:
@@ -185,9 +209,10 @@ class DurableRuntime:
         await self._post(instance_id, {"kind": "resume", "reason": reason})
 
     async def get(self, instance_id: str, with_history: bool = False) -> InstanceState | None:
+        """The instance as last checkpointed (a copy), or None."""
         cached = self._cache.get(instance_id)
-        if cached is not None and (not with_history or cached.persisted_events == len(cached.state.history)):
-            return cached.state
+        if cached is not None:
+            return cached.committed()
         loaded = await self._store.load(instance_id, with_history=with_history)
         return loaded.state if loaded else None
 
@@ -236,7 +261,7 @@ class DurableRuntime:
     async def _record(self, instance_id: str) -> InstanceState | None:
         cached = self._cache.get(instance_id)
         if cached is not None:
-            return cached.state
+            return InstanceState.from_json(cached.snapshot, [])
         loaded = await self._store.load(instance_id, with_history=False)
         return loaded.state if loaded else None
 
@@ -252,7 +277,7 @@ class DurableRuntime:
         now = h.format_timestamp(self._clock.now())
         state = InstanceState(instance_id, name, uuid.uuid4().hex, now, now, input_token=input_token, parent=parent)
         etag = await self._store.create(state)
-        self._cache[instance_id] = _Cached(state, etag, 0)
+        self._cache[instance_id] = _Cached(state, etag)
         self._kick(instance_id)
 
     def _lock(self, instance_id: str) -> asyncio.Lock:
@@ -299,6 +324,11 @@ class DurableRuntime:
                     self._cache.pop(instance_id, None)
                     self._broken.add(instance_id)
                     return
+                except ConcurrentWriter as exc:
+                    log.error("%s; devhost stops processing it (is another devhost serving this task hub?)", exc)
+                    self._cache.pop(instance_id, None)
+                    self._broken.add(instance_id)
+                    return
                 except StoreError as exc:
                     log.warning("checkpoint of %s failed, retrying: %s", instance_id, exc)
                     self._cache.pop(instance_id, None)  # reload the truth from storage
@@ -324,7 +354,7 @@ class DurableRuntime:
             loaded = await self._store.load(instance_id)
             if loaded is None:
                 return None
-            cached = self._cache[instance_id] = _Cached(loaded.state, loaded.etag, len(loaded.state.history))
+            cached = self._cache[instance_id] = _Cached(loaded.state, loaded.etag)
             known = {m.key for m in self._inbox.get(instance_id, [])}
             self._inbox.setdefault(instance_id, []).extend(m for m in loaded.messages if m.key not in known)
         return cached
@@ -396,7 +426,7 @@ class DurableRuntime:
         except Exception:
             self._cache.pop(state.instance_id, None)
             raise
-        cached.persisted_events = len(state.history)
+        cached.mark_committed()
         self._forget_messages(state.instance_id, consumed)
         if continued:
             self._spawn(self._store.delete_execution_history(state.instance_id, old_execution))
@@ -419,7 +449,7 @@ class DurableRuntime:
             state.history.extend([h.execution_resumed(now, reason)])
         state.last_updated_time = h.format_timestamp(now)
         cached.etag = await self._store.commit(state, cached.etag, [message.key])
-        cached.persisted_events = len(state.history)
+        cached.mark_committed()
         self._forget_messages(state.instance_id, [message])
         await self._carry_out(state, effects)
 
