@@ -92,7 +92,6 @@ class Catalog:
             entry = self._entry(row)
             return PackageDetails(**entry.__dict__, versions=[row.latest_version], source_version=self.source_version)
         verified = self.verified_manifest(package_id, version)
-        _, data = self.chain.version_data(package_id)
         localized = verified.manifest.localized()
         return PackageDetails(
             package_id=row.id,
@@ -100,7 +99,7 @@ class Catalog:
             publisher=verified.manifest.publisher,
             version=verified.manifest.version,
             moniker=verified.manifest.moniker or row.moniker,
-            versions=data.versions(),
+            versions=list(verified.versions),
             description=verified.manifest.description,
             tags=verified.manifest.tags,
             homepage=localized.get("PackageUrl") or localized.get("PublisherUrl"),

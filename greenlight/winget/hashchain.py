@@ -61,6 +61,7 @@ class VerifiedManifest:
     version_data_sha256: str
     manifest_sha256: str
     raw: bytes  # the verified merged manifest, as served
+    versions: tuple[str, ...] = ()  # every version in the verified versionData, newest first
 
 
 class HashChain:
@@ -129,4 +130,6 @@ class HashChain:
                 package_id=row.id,
                 link="manifest",
             )
-        return VerifiedManifest(parsed, entry, row, self.source.version, row.hash or "", entry.sha256, raw)
+        return VerifiedManifest(
+            parsed, entry, row, self.source.version, row.hash or "", entry.sha256, raw, tuple(data.versions())
+        )

@@ -89,7 +89,10 @@ def microsoft_policy() -> TrustPolicy:
 def file_policy(path: Path) -> TrustPolicy:
     """Same checks as production, but anchored at the roots in `path` (the sandbox's test CA)."""
     roots = load_certificates(path)
-    return TrustPolicy(signing_roots=roots, timestamp_roots=roots, label=str(path))
+    # The label keys cached verifications: it names the file AND its content, so a regenerated root at the
+    # same path never reuses a verification made under the old one.
+    digest = hashlib.sha256("".join(sorted(fingerprint(r) for r in roots)).encode()).hexdigest()[:16]
+    return TrustPolicy(signing_roots=roots, timestamp_roots=roots, label=f"{path}#{digest}")
 
 
 def policy_for(trust: str) -> TrustPolicy:
