@@ -46,11 +46,14 @@ class DurableHost:
     async def run_timers(self, limit: timedelta = timedelta(days=30)) -> None:
         """Jump the virtual clock from timer to timer until nothing is armed (or `limit` is passed)."""
         deadline = self.clock.now() + limit
-        await self.settle()
-        while (next_at := self.runtime.next_timer_at()) is not None and next_at <= deadline:
-            self.clock.set(max(next_at, self.clock.now()))
-            await asyncio.sleep(0)
+        while True:
+            # Settle first, and decide only on a settled runtime: a fired timer's work is then finished.
             await self.settle()
+            next_at = self.runtime.next_timer_at()
+            if next_at is None or next_at > deadline:
+                return
+            self.clock.set(max(next_at, self.clock.now()))
+            await asyncio.sleep(0.001)  # let the timer loop wake up and deliver
 
     async def state(self, instance_id: str) -> InstanceState:
         await self.settle()
