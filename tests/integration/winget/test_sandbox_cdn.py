@@ -153,3 +153,25 @@ def test_get_catalog_works_from_the_local_stack_settings(catalog_env) -> None:
     results = get_catalog().search("firefox")
     assert results[0].package_id == "Mozilla.Firefox"
     assert get_catalog() is get_catalog()
+
+
+def test_get_catalog_works_with_exactly_the_make_run_environment(sandbox, azurite, monkeypatch, tmp_path) -> None:
+    """scripts/stack.py's environment, unchanged: the trust anchor is found next to the sandbox CA."""
+    from greenlight.winget.catalog import reset_catalog
+    from scripts.stack import local_app_environment
+
+    env = local_app_environment(azurite.connection_string, sandbox.base_url, sandbox.ca_file)
+    for name in ("GREENLIGHT_WINGET_TRUST", "GREENLIGHT_WINGET_SOURCE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("GREENLIGHT_WINGET_CACHE_DIR", str(tmp_path))
+    reset_catalog()
+    try:
+        catalog = get_catalog()
+        assert catalog.search("terminal")[0].package_id == "Microsoft.WindowsTerminal"
+        trust_file, _, content_digest = catalog.source.verified.trust.partition("#")
+        assert trust_file == str((sandbox.state_dir / "winget" / "source-signing-root.pem").resolve())
+        assert len(content_digest) == 16
+    finally:
+        reset_catalog()
