@@ -4,16 +4,25 @@ the commands and detection a packager would choose by hand — one table row per
 from __future__ import annotations
 
 import base64
+import io
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from greenlight.graph.client import GraphClient
 from greenlight.graph.errors import GraphBadRequest
 from greenlight.graph.urls import ApiVersion
+from greenlight.intune.builder import write_blob
+from greenlight.intune.crypto import ContentKeys
 from greenlight.intune.errors import MappingError
 from greenlight.intune.mapping import map_installer
+from greenlight.intune.pipeline import content_for, publish_plan
+from greenlight.intune.reader import verify_blob
+from greenlight.intune.upload import PublishOptions, Win32AppPublisher
 from greenlight.winget.manifest import Installer, Manifest, load_directory
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "data" / "intune" / "winget-pkgs" / "manifests"
@@ -199,3 +208,29 @@ async def test_v1_endpoint_rejects_beta_only_properties(graph: GraphClient) -> N
     body = map_installer(manifest, installer).body
     with pytest.raises(GraphBadRequest, match=r"displayVersion|allowAvailableUninstall|allowedArchitectures"):
         await graph.post("deviceAppManagement/mobileApps", body, version=ApiVersion.V1)
+
+
+async def test_a_mapped_real_manifest_publishes_with_its_scripts_in_the_content(
+    graph: GraphClient, blob_http: httpx.AsyncClient, sandbox_control: Any, tmp_path: Path
+) -> None:
+    """Firefox (nullsoft): the uninstall script the mapping chose travels in the content the sandbox verified."""
+    manifest, installer = _pick("Mozilla.Firefox", "nullsoft", "x64")
+    plan = map_installer(manifest, installer)
+    fake_installer = b"MZ" + bytes(300_000)  # stands in for the verified download
+    publisher = Win32AppPublisher(graph, blob_http, PublishOptions(poll_interval=0.1))
+    published = await publish_plan(
+        publisher, plan, lambda: io.BytesIO(fake_installer), len(fake_installer), crc32=zlib.crc32(fake_installer)
+    )
+    state = sandbox_control.state()
+    assert [a["id"] for a in state["apps"]] == [published.app_id]
+    assert state["commits"][-1]["ok"] is True
+
+    build = content_for(plan, lambda: io.BytesIO(fake_installer), len(fake_installer))(ContentKeys.generate())
+    sink = io.BytesIO()
+    info = write_blob(build, sink)
+    inner = io.BytesIO()
+    verify_blob([sink.getvalue()], info, build.unencrypted_size, inner)
+    with zipfile.ZipFile(inner) as archive:
+        assert sorted(archive.namelist()) == sorted([plan.setup_file, "greenlight-uninstall.ps1"])
+        script = archive.read("greenlight-uninstall.ps1").decode()
+    assert "$keyName = 'Mozilla Firefox 143.0 (x64 en-US)'" in script and "'/S'" in script
