@@ -114,7 +114,9 @@ def open_source_file(
     if not data:
         raise MalformedPackage(f"{path} is larger than {MAX_MSIX} bytes")
     verified, _ = verify_and_extract(data, policy, workdir / "index.db", waive_signature=waive_signature)
-    return OpenSource(verified, SourceIndex(workdir / "index.db"), None, hashlib.sha256(data).hexdigest())
+    index = SourceIndex(workdir / "index.db")
+    index.check_integrity()
+    return OpenSource(verified, index, None, hashlib.sha256(data).hexdigest())
 
 
 class SourceStore:
@@ -176,6 +178,13 @@ class SourceStore:
         state = state if state is not None else self.state()
         staging = self.cache_dir / "staging"
         verified, index_sha = verify_and_extract(data, self.policy, staging / "index.db")
+        try:
+            staged = SourceIndex(staging / "index.db")  # schema, tables, rows, PRAGMA quick_check
+            staged.check_integrity()
+            staged.close()
+        except WingetError:
+            (staging / "index.db").unlink(missing_ok=True)
+            raise
         new_version = verified.identity.version
         if state is not None and state.family_name == verified.identity.family_name:
             if versions.compare(new_version, state.version) < 0:
