@@ -260,13 +260,20 @@ class Win32AppPublisher:
         )
 
 
+def _https(url: str) -> str:
+    """Content only ever goes to an https SAS URL (Intune's are https://*.blob.core.windows.net)."""
+    if url and not url.startswith("https://"):
+        raise UploadError("Intune returned a non-https storage URL; refusing to upload content to it")
+    return url
+
+
 class GraphSas:
     """SAS URL of one content file; renewUpload through Graph when it is about to expire or was refused."""
 
     def __init__(self, publisher: Win32AppPublisher, file_path: str, state: dict[str, Any]) -> None:
         self._publisher = publisher
         self._file_path = file_path
-        self._url = state.get("azureStorageUri") or ""
+        self._url = _https(state.get("azureStorageUri") or "")
         self._expires = _parse_time(state.get("azureStorageUriExpirationDateTime"))
         self._lock = asyncio.Lock()
 
@@ -286,6 +293,6 @@ class GraphSas:
             )
             if state.get("uploadState") != "azureStorageUriRenewalSuccess":
                 raise UploadError(f"SAS renewal ended in {state.get('uploadState')}", state=state.get("uploadState"))
-            self._url = state["azureStorageUri"]
+            self._url = _https(state["azureStorageUri"])
             self._expires = _parse_time(state.get("azureStorageUriExpirationDateTime"))
             return self._url, self._expires

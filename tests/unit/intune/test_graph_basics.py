@@ -68,3 +68,11 @@ def test_local_settings_point_at_the_sandbox() -> None:
     assert settings.graph_url == "https://127.0.0.1:9/graph"
     assert settings.authority_host == "https://127.0.0.1:9/entra"
     assert settings.auth_mode is GraphAuthMode.CLIENT_SECRET and settings.client_secret is not None
+
+
+def test_content_is_never_sent_to_a_plain_http_storage_url() -> None:
+    from greenlight.intune.errors import UploadError
+    from greenlight.intune.upload import GraphSas
+
+    with pytest.raises(UploadError, match="non-https"):
+        GraphSas(None, "files/1", {"azureStorageUri": "http://evil.example/blob?sig=x"})  # type: ignore[arg-type]
