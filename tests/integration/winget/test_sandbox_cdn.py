@@ -58,6 +58,14 @@ def test_the_cdn_answers_not_modified_to_the_recorded_etag(good_catalog, winget)
     assert first.headers["x-ms-meta-sourceversion"] == good_catalog.source_version
 
 
+def test_head_reports_the_source_version_and_oversized_bodies_are_refused(good_catalog, winget) -> None:
+    url = f"{winget('good').source_url}/source2.msix"
+    head = httpx.head(url, verify=winget.env["GREENLIGHT_CA_BUNDLE"])
+    assert head.headers["x-ms-meta-sourceversion"] == good_catalog.source_version
+    with pytest.raises(HostileInput, match="limit is 1000"):
+        good_catalog.chain.client.get(url, what="source2.msix", max_bytes=1000)
+
+
 def test_a_second_process_reuses_the_verified_cache(winget, tmp_path) -> None:
     first = open_catalog(winget("good", tmp_path))
     second = open_catalog(winget("good", tmp_path))
