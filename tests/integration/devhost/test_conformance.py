@@ -238,6 +238,17 @@ async def test_list_filters_and_purge_through_the_client(host: DurableHost):
     assert waiting_id in {s.instance_id for s in running} and waiting_id not in {s.instance_id for s in completed}
     everything = {s.instance_id for s in await client.get_status_all()}
     assert {done_id, waiting_id} <= everything
+    by_prefix = await client.get_status_by(instance_id_prefix=prefix)
+    assert sorted(s.instance_id for s in by_prefix) == [done_id, waiting_id]
+    now = host.clock.now()
+    assert {s.instance_id for s in await client.get_status_by(created_time_from=now - timedelta(minutes=1))} >= {
+        done_id,
+        waiting_id,
+    }
+    assert not {s.instance_id for s in await client.get_status_by(created_time_to=now - timedelta(days=1))} & {
+        done_id,
+        waiting_id,
+    }
 
     result = await client.purge_instance_history(done_id)
     assert result.instances_deleted == 1
