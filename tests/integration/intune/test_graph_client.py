@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from greenlight.graph.client import GraphClient, open_graph_client
+from greenlight.graph.client import GraphClient, RetryPolicy, open_graph_client
 from greenlight.graph.errors import GraphAuthError, GraphConfigurationError, GraphNotFound
 from greenlight.graph.settings import GraphAuthMode, GraphSettings
 from greenlight.settings import Secret
@@ -69,3 +69,23 @@ async def test_certificate_credential_gets_a_token_through_msal(sandbox: Any, gr
     async with open_graph_client(settings) as client:
         page = await client.get("deviceAppManagement/mobileApps")
     assert page["value"] == []
+
+
+async def test_throttling_waits_what_retry_after_says_and_backs_off_on_503(
+    graph_settings: GraphSettings, sandbox_control: Any
+) -> None:
+    """The sleep is recorded instead of slept (a boundary no local part can play: the clock)."""
+    sandbox_control.faults(throttle_every=2, retry_after_seconds=7, unavailable_every=5)
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    async with open_graph_client(graph_settings) as client:
+        recording = GraphClient(
+            client.urls, client._tokens, client._http, retry=RetryPolicy(max_attempts=5), sleep=record
+        )
+        for _ in range(4):
+            assert (await recording.get("deviceAppManagement/mobileApps"))["value"] == []
+    assert waits.count(7.0) >= 2  # every 429 waited exactly its Retry-After
+    assert any(w != 7.0 and 0 <= w <= RetryPolicy().max_delay for w in waits)  # the 503 got jittered backoff
