@@ -122,6 +122,8 @@ class DurableRuntime:
         self._timer_task = asyncio.create_task(self._timer_loop(), name="durable-timers")
 
     async def stop(self) -> None:
+        if self._stopping:
+            return
         self._stopping = True
         if self._timer_task:
             self._timer_task.cancel()

@@ -78,7 +78,7 @@ def sample_index() -> FunctionIndex:
 
 
 async def start_host(index: FunctionIndex, connection_string: str, **settings: Any) -> tuple[DurableHost, TestServer]:
-    hub = f"T{int(time.time())}n{next(_hubs)}"
+    hub = settings.get("task_hub") or f"T{int(time.time())}n{next(_hubs)}"
     config = DurableSettings(
         storage_connection=connection_string,
         task_hub=hub,

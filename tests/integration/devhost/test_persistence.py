@@ -1,0 +1,92 @@
+"""What devhost keeps in Table Storage (Azurite) is enough to carry on: long histories move to archive rows and
+load back intact, and a second runtime on the same task hub resumes what the first one left."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import azure.durable_functions as df
+import azure.functions as func
+import pytest
+
+from devhost.durable.state import RuntimeStatus
+from devhost.durable.store import INLINE_CHARS, DurableStore
+from devhost.function_index import FunctionIndex, index_app
+from tests.integration.devhost.conftest import DurableHost, start_host
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.orchestration_trigger(context_name="context")
+def big_fan_out(context: df.DurableOrchestrationContext):
+    tasks = [context.call_activity("echo", f"{i:04d}" + "x" * 2000) for i in range(100)]
+    results = yield context.task_all(tasks)
+    return [r[:4] for r in results]
+
+
+@app.orchestration_trigger(context_name="context")
+def waits_for_go(context: df.DurableOrchestrationContext):
+    first = yield context.call_activity("echo", "before")
+    go = yield context.wait_for_external_event("Go")
+    second = yield context.call_activity("echo", "after")
+    return [first, go, second]
+
+
+@app.activity_trigger(input_name="text")
+def echo(text: str) -> str:
+    return text
+
+
+@pytest.fixture(scope="module")
+def persistence_index() -> FunctionIndex:
+    return index_app(app)
+
+
+@pytest.fixture
+async def durable(persistence_index: FunctionIndex, azurite) -> AsyncIterator[DurableHost]:
+    durable_host, server = await start_host(persistence_index, azurite.connection_string)
+    yield durable_host
+    await server.close()
+
+
+async def test_a_long_history_is_archived_and_loads_back_identical(durable: DurableHost, azurite):
+    client = durable.client()
+    instance_id = await client.start_new("big_fan_out")
+    await durable.settle()
+
+    status = await client.get_status(instance_id)
+    assert status.output == [f"{i:04d}" for i in range(100)]
+    in_memory = await durable.state(instance_id)
+    assert len(json.dumps(in_memory.history)) > INLINE_CHARS
+
+    store = DurableStore(azurite.connection_string, f"{durable.task_hub}DevhostDurable")
+    try:
+        loaded = await store.load(instance_id)
+    finally:
+        await store.close()
+    assert loaded is not None
+    assert loaded.state.archived_rows >= 1
+    assert loaded.state.history == in_memory.history
+    assert loaded.state.status is RuntimeStatus.COMPLETED
+
+
+async def test_a_second_runtime_on_the_same_hub_resumes_a_waiting_instance(
+    durable: DurableHost, persistence_index: FunctionIndex, azurite
+):
+    first_client = durable.client()
+    instance_id = await first_client.start_new("waits_for_go")
+    await durable.settle()
+    assert (await first_client.get_status(instance_id)).runtime_status.value == "Running"
+    await durable.runtime.stop()  # the first host goes away with the instance waiting for its event
+
+    second, server = await start_host(persistence_index, azurite.connection_string, task_hub=durable.task_hub)
+    try:
+        client = second.client()
+        await client.raise_event(instance_id, "Go", "go")
+        await second.settle()
+        status = await client.get_status(instance_id)
+        assert status.runtime_status.value == "Completed"
+        assert status.output == ["before", '"go"', "after"]
+    finally:
+        await server.close()
