@@ -64,7 +64,7 @@ class Catalog:
         self.chain = chain
         self.installer_hosts = installer_hosts
         self.store: SourceStore | None = None  # set by open_catalog: what refreshes this catalog
-        self._publishers = _load_publishers(source)
+        self._publishers = source.index.publishers() if source.index.major == "2" else {}
 
     @property
     def source_version(self) -> str:
@@ -121,16 +121,6 @@ class Catalog:
         return self.chain.client.download_installer(
             installer.url, installer.sha256, sink, package_id=package_id, allowed_hosts=self.installer_hosts
         )
-
-
-def _load_publishers(source: OpenSource) -> dict[int, str]:
-    if source.index.major != "2":
-        return {}
-    rows = source.index._db.execute("SELECT package, norm_publisher FROM norm_publishers2").fetchall()
-    publishers: dict[int, str] = {}
-    for package, publisher in rows:
-        publishers.setdefault(package, publisher)
-    return publishers
 
 
 def _shared_cache(settings: WingetSettings, trust_label: str) -> SharedSourceCache | None:

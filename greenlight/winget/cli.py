@@ -16,8 +16,10 @@ from greenlight.settings import SettingsError, is_local
 from greenlight.winget.catalog import CatalogUnavailable, get_catalog
 from greenlight.winget.errors import NotInIndex, Unverifiable, VersionNotFound, WingetError
 from greenlight.winget.fetch import CdnClient
+from greenlight.winget.index import SourceIndex
 from greenlight.winget.installer_select import ARCH_COMPATIBILITY, Requirements, choose_installer
 from greenlight.winget.msix import MAX_MSIX
+from greenlight.winget.settings import WingetSettings
 from greenlight.winget.source import OpenSource, open_source_file, verify_and_extract
 from greenlight.winget.trust import TrustConfigurationError, TrustPolicy, policy_for
 
@@ -81,9 +83,6 @@ def _verify_source(args: argparse.Namespace) -> int:
 
 
 def _verify_url(url: str, policy: TrustPolicy, workdir: Path) -> OpenSource:
-    from greenlight.winget.index import SourceIndex
-    from greenlight.winget.settings import WingetSettings
-
     settings = WingetSettings.from_env()
     if not url.endswith(".msix"):
         url = f"{url.rstrip('/')}/source2.msix"

@@ -189,5 +189,13 @@ class SourceIndex:
             position = blob.find(query, starts[number + 1])
         return found
 
+    def publishers(self) -> dict[int, str]:
+        """Normalised publisher per package rowid (the V2 index keeps no display spelling)."""
+        self._require_v2()
+        found: dict[int, str] = {}
+        for package, publisher in self._db.execute("SELECT package, norm_publisher FROM norm_publishers2"):
+            found.setdefault(package, publisher)
+        return found
+
     def close(self) -> None:
         self._db.close()

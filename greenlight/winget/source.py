@@ -110,9 +110,9 @@ def open_source_file(
     path: Path, policy: TrustPolicy | None, workdir: Path, *, waive_signature: bool = False
 ) -> OpenSource:
     """Verify a local source package (CLI, tests) and open its index; no rollback state is involved."""
-    data = path.read_bytes() if path.stat().st_size <= MAX_MSIX else b""
-    if not data:
+    if path.stat().st_size > MAX_MSIX:
         raise MalformedPackage(f"{path} is larger than {MAX_MSIX} bytes")
+    data = path.read_bytes()
     verified, _ = verify_and_extract(data, policy, workdir / "index.db", waive_signature=waive_signature)
     index = SourceIndex(workdir / "index.db")
     index.check_integrity()
