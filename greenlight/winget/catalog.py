@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -112,6 +113,15 @@ class Catalog:
         if self.chain is None:
             raise CatalogUnavailable("this catalog was opened without a CDN; manifests cannot be verified")
         return self.chain.manifest(package_id, version)
+
+    def iter_installer(self, installer: Installer, *, package_id: str) -> Iterator[bytes]:
+        """The installer's bytes as they arrive; InstallerHashMismatch is raised before the iterator completes
+        (feed it to a commit-at-the-end upload such as StagingArea.upload_stream)."""
+        if self.chain is None:
+            raise CatalogUnavailable("this catalog was opened without a CDN client")
+        return self.chain.client.iter_installer(
+            installer.url, installer.sha256, package_id=package_id, allowed_hosts=self.installer_hosts
+        )
 
     def download_installer(self, installer: Installer, sink: BinaryIO, *, package_id: str) -> int:
         """Stream a verified manifest's installer into `sink`; raises InstallerHashMismatch on a wrong binary

@@ -106,6 +106,37 @@ class CdnClient:
             link=what,
         )
 
+    def iter_installer(
+        self,
+        url: str,
+        expected_sha256: str,
+        *,
+        package_id: str,
+        max_bytes: int = 8 * 1024 * 1024 * 1024,
+        allowed_hosts: frozenset[str] | None = None,
+        chunk_size: int = 1024 * 1024,
+    ) -> Iterator[bytes]:
+        """Yield an installer's bytes, hashing on the fly; raises InstallerHashMismatch after the last chunk and
+        before the generator finishes, so a consumer that commits only on completion (block-list upload) never
+        commits a wrong binary."""
+        self._check(url, "installer", allowed_hosts)
+        digest = hashlib.sha256()
+        size = 0
+        with self._stream(url, package_id) as response:
+            for chunk in response.iter_bytes(chunk_size):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise HostileInput(
+                        f"package {package_id}: installer exceeds {max_bytes} bytes", package_id=package_id
+                    )
+                digest.update(chunk)
+                yield chunk
+        actual = digest.hexdigest()
+        if actual != expected_sha256.lower():
+            raise InstallerHashMismatch(
+                link="installer", expected=expected_sha256, actual=actual, package_id=package_id, what=url
+            )
+
     def download_installer(
         self,
         url: str,
@@ -116,26 +147,13 @@ class CdnClient:
         max_bytes: int = 8 * 1024 * 1024 * 1024,
         allowed_hosts: frozenset[str] | None = None,
     ) -> int:
-        """Stream an installer into `sink`, hashing on the fly; raises InstallerHashMismatch on a wrong binary.
-
-        The caller must discard what `sink` received when this raises (staging writes to a temporary blob)."""
-        self._check(url, "installer", allowed_hosts)
-        digest = hashlib.sha256()
+        """Stream an installer into `sink` (see iter_installer); the caller discards `sink` when this raises."""
         size = 0
-        with self._stream(url, package_id) as response:
-            for chunk in response.iter_bytes(1024 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise HostileInput(
-                        f"package {package_id}: installer exceeds {max_bytes} bytes", package_id=package_id
-                    )
-                digest.update(chunk)
-                sink.write(chunk)
-        actual = digest.hexdigest()
-        if actual != expected_sha256.lower():
-            raise InstallerHashMismatch(
-                link="installer", expected=expected_sha256, actual=actual, package_id=package_id, what=url
-            )
+        for chunk in self.iter_installer(
+            url, expected_sha256, package_id=package_id, max_bytes=max_bytes, allowed_hosts=allowed_hosts
+        ):
+            sink.write(chunk)
+            size += len(chunk)
         return size
 
     @contextmanager

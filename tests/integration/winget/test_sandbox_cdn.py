@@ -133,6 +133,18 @@ def test_changed_installer_stops_at_its_hash(winget) -> None:
     assert failure.value.expected == installer.sha256
 
 
+def test_a_streamed_wrong_installer_fails_before_the_stream_completes(winget) -> None:
+    catalog = open_catalog(winget("installer"))
+    installer = catalog.verified_manifest("Contoso.Notes").manifest.installers[0]
+    received = []
+    committed = False
+    with pytest.raises(InstallerHashMismatch):
+        for chunk in catalog.iter_installer(installer, package_id="Contoso.Notes"):
+            received.append(chunk)
+        committed = True  # what a block-list upload does only after the last chunk
+    assert received and not committed
+
+
 def test_installer_host_allowlist_is_enforced(winget, good_catalog) -> None:
     from greenlight.winget.errors import UnsafeUrl
 
