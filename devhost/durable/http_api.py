@@ -79,7 +79,7 @@ class ManagementApi:
                 ("POST", "/instances/{instance_id}/suspend", self.suspend),
                 ("POST", "/instances/{instance_id}/resume", self.resume),
                 ("POST", "/instances/{instance_id}/rewind", self.not_supported),
-                ("POST", "/instances/{instance_id}/restart", self.not_supported),
+                ("POST", "/instances/{instance_id}/restart", self.restart),
             ]
             for method, path, handler in routes:
                 app.router.add_route(method, prefix + path, _guarded(handler))
@@ -151,8 +151,14 @@ class ManagementApi:
         await self._runtime.resume(request.match_info["instance_id"], request.query.get("reason"))
         return web.Response(status=202)
 
+    async def restart(self, request: web.Request) -> web.Response:
+        """A new run of the same orchestrator with the same input (a new id unless told otherwise)."""
+        new_id = _flag(request, "restartWithNewInstanceId", True)
+        instance_id = await self._runtime.restart(request.match_info["instance_id"], new_id)
+        return web.json_response(instance_id, status=202)
+
     async def not_supported(self, request: web.Request) -> web.Response:
-        return problem(501, "Not implemented", "devhost does not implement rewind or restart")
+        return problem(501, "Not implemented", "devhost does not implement rewind")
 
     async def _filtered(self, request: web.Request) -> list[InstanceState]:
         query = request.query

@@ -186,6 +186,12 @@ class DurableRuntime:
             raise InstanceAlreadyExists(instance_id, "starting") from None
         return instance_id
 
+    async def restart(self, instance_id: str, with_new_instance_id: bool) -> str:
+        """Start the instance's orchestrator again with its original input; returns the id that runs it."""
+        record = await self._require(instance_id)
+        target = uuid.uuid4().hex if with_new_instance_id else instance_id
+        return await self.start_new(record.name, target, record.input_token)
+
     async def raise_event(self, instance_id: str, name: str, input_text: str | None) -> None:
         record = await self._require(instance_id)
         if record.status.is_terminal:

@@ -270,3 +270,18 @@ def _status(name: str):
     from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 
     return OrchestrationRuntimeStatus(name)
+
+
+async def test_restart_runs_the_orchestrator_again_with_the_same_input_under_a_new_id(host: DurableHost):
+    client = host.client()
+    first = await client.start_new("monitor", None, {"jobId": "job-9", "pollingInterval": 5})
+    await host.run_timers()
+
+    second = await client.restart(first)
+    await host.run_timers()
+
+    assert second != first
+    again = await client.get_status(second, show_input=True)
+    assert again.output == "job-9 completed after 3 checks"
+    # Like the extension's RestartAsync, the input is the instance's current one: after continue-as-new, round 2.
+    assert json.loads(again.input_) == {"jobId": "job-9", "pollingInterval": 5, "round": 2}
