@@ -62,8 +62,10 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     Admin includes Approver and Requester."""
     auth = runtime.get().settings.auth
     by_name = {r.value.lower(): r for r in Role}
-    roles = {by_name[str(r).lower()] for r in claims.get("roles", []) if str(r).lower() in by_name}
-    groups = {str(g).lower() for g in claims.get("groups", [])}
+    roles = {by_name[r.lower()] for r in _strings(claims.get("roles")) if r.lower() in by_name}
+    # With more than 200 groups Entra sends `_claim_names` instead of `groups` (overage); such users get their
+    # roles from app roles only, which is why app roles are the recommended assignment.
+    groups = {g.lower() for g in _strings(claims.get("groups"))}
     for role, ids in (
         (Role.REQUESTER, auth.requester_group_ids),
         (Role.APPROVER, auth.approver_group_ids),
@@ -81,6 +83,12 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         roles=frozenset(roles),
         is_app=claims.get("idtyp") == "app",
     )
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 @dataclass(frozen=True)
