@@ -154,3 +154,17 @@ async def test_starting_a_finished_instance_id_again_replaces_it(replay_host: Du
     assert again.runtime_status.value == "Running" and again.output is None
     with pytest.raises(Exception, match="already exists"):
         await client.start_new("versioned", "fixed-id")
+
+
+async def test_without_the_azure_storage_limits_a_ten_day_timer_is_one_timer(replay_index: FunctionIndex, azurite):
+    """DEVHOST_LONG_TIMERS=false: like the DTS and MSSQL providers, which send no timer limits."""
+    durable_host, server = await start_host(replay_index, azurite.connection_string, long_timers=False)
+    try:
+        client = durable_host.client()
+        instance_id = await client.start_new("long_wait")
+        await durable_host.run_timers()
+        assert (await client.get_status(instance_id)).output == "woke up"
+        state = await durable_host.state(instance_id)
+        assert [e["EventId"] for e in events_of(state, "TIMER_CREATED")] == [0]
+    finally:
+        await server.close()
