@@ -417,15 +417,6 @@ def terminate(state: InstanceState, reason: str | None, now: datetime) -> Effect
     return effects
 
 
-def timer_due_events(state: InstanceState, now: datetime) -> list[tuple[int, datetime]]:
-    """Open, un-cancelled timers with their deadlines (used to re-arm timers after a restart)."""
-    return [
-        (int(key), h.parse_timestamp(task["fire_at"]))
-        for key, task in state.open_tasks.items()
-        if task["kind"] == "timer" and not task.get("cancelled")
-    ]
-
-
 class _EpisodeFailure(Exception):
     """Fails the instance with this message (non-determinism, unsupported actions, invalid options)."""
 

@@ -11,28 +11,20 @@ again (at-least-once, as in Azure), timers are re-armed, children re-checked.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import functools
-import heapq
 import json
 import logging
-import os
-import traceback
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
-from azure.functions import meta
-from azure.functions.durable_functions import ActivityTriggerConverter
 
-import devhost
 from devhost.durable import engine
 from devhost.durable import history as h
+from devhost.durable.activities import ActivityWorkers
 from devhost.durable.clock import Clock
 from devhost.durable.engine import EngineOptions, EpisodeRunner, SubOrchestrationCall
 from devhost.durable.errors import InstanceAlreadyExists, InstanceFinished, InstanceNotFound, UnknownOrchestrator
@@ -45,7 +37,8 @@ from devhost.durable.store import (
     StoreError,
     memory_message,
 )
-from devhost.function_index import FunctionIndex, IndexedFunction
+from devhost.durable.timers import ArmedTimer, TimerService
+from devhost.function_index import FunctionIndex
 
 log = logging.getLogger("devhost.durable")
 
@@ -74,14 +67,6 @@ class _Cached:
         return InstanceState.from_json(self.snapshot, self.state.history[: self.persisted_events])
 
 
-@dataclass(order=True)
-class _Timer:
-    fire_at: datetime
-    instance_id: str = field(compare=False)
-    execution_id: str = field(compare=False)
-    timer_id: int = field(compare=False)
-
-
 class DurableRuntime:
     def __init__(
         self,
@@ -94,10 +79,8 @@ class DurableRuntime:
         self._store = store
         self._clock = clock
         self._orchestrators = index.by_trigger("orchestrationTrigger")
-        self._activities: dict[str, IndexedFunction] = index.by_trigger("activityTrigger")
         self._runner = EpisodeRunner({n: f.user_function for n, f in self._orchestrators.items()}, options)
-        self._activity_slots = asyncio.Semaphore(max_concurrent_activities)
-        self._activity_pool = ThreadPoolExecutor(max_concurrent_activities, thread_name_prefix="activity")
+        self._workers = ActivityWorkers(index.by_trigger("activityTrigger"), max_concurrent_activities, clock)
         # Replays are CPU-bound and short; a small pool keeps the event loop (HTTP) responsive.
         self._orchestrator_pool = ThreadPoolExecutor(2, thread_name_prefix="orchestrator")
         self._cache: dict[str, _Cached] = {}
@@ -105,13 +88,11 @@ class DurableRuntime:
         self._locks: dict[str, asyncio.Lock] = {}
         self._draining: set[str] = set()
         self._broken: set[str] = set()  # instances whose processing hit a devhost bug: not retried in a loop
-        self._timers: list[_Timer] = []
-        self._timer_wake = asyncio.Event()
+        self._timers = TimerService(clock, self._timer_is_live, self._timer_fired)
         self._background: set[asyncio.Task[Any]] = set()
         self._busy = 0
         self._idle = asyncio.Event()
         self._idle.set()
-        self._timer_task: asyncio.Task[None] | None = None
         self._stopping = False
 
     # ================================================================== lifecycle
@@ -119,20 +100,17 @@ class DurableRuntime:
     async def start(self) -> None:
         await self._store.open()
         await self.recover()
-        self._timer_task = asyncio.create_task(self._timer_loop(), name="durable-timers")
+        self._timers.start()
 
     async def stop(self) -> None:
         if self._stopping:
             return
         self._stopping = True
-        if self._timer_task:
-            self._timer_task.cancel()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        if self._timer_task:
-            await asyncio.gather(self._timer_task, return_exceptions=True)
-        self._activity_pool.shutdown(wait=False, cancel_futures=True)
+        await self._timers.stop()
+        self._workers.shutdown()
         self._orchestrator_pool.shutdown(wait=False, cancel_futures=True)
         await self._store.close()
 
@@ -159,7 +137,9 @@ class DurableRuntime:
                         self._run_activity(state.instance_id, state.execution_id, int(key), task["name"], task["input"])
                     )
                 elif task["kind"] == "timer" and not task.get("cancelled"):
-                    self._arm_timer(state.instance_id, state.execution_id, int(key), h.parse_timestamp(task["fire_at"]))
+                    self._timers.arm(
+                        state.instance_id, state.execution_id, int(key), h.parse_timestamp(task["fire_at"])
+                    )
                 elif task["kind"] == "suborch":
                     call = SubOrchestrationCall(int(key), task["name"], task["instance_id"], task["input"])
                     self._spawn(self._start_child(state, call))
@@ -261,8 +241,7 @@ class DurableRuntime:
                 return
 
     def next_timer_at(self) -> datetime | None:
-        live = [t for t in self._timers if self._timer_is_live(t)]
-        return min(live).fire_at if live else None
+        return self._timers.next_at()
 
     # ================================================================== internals: instances
 
@@ -465,9 +444,9 @@ class DurableRuntime:
         for call in effects.activities:
             self._spawn(self._run_activity(state.instance_id, state.execution_id, call.task_id, call.name, call.input))
         for timer in effects.timers:
-            self._arm_timer(state.instance_id, state.execution_id, timer.task_id, timer.fire_at)
+            self._timers.arm(state.instance_id, state.execution_id, timer.task_id, timer.fire_at)
         if effects.cancelled_timers:
-            self._disarm_timers(state.instance_id, set(effects.cancelled_timers))
+            self._timers.disarm(state.instance_id, set(effects.cancelled_timers))
         for call in effects.sub_orchestrations:
             await self._start_child(state, call)
         if effects.finished:
@@ -519,53 +498,15 @@ class DurableRuntime:
             event = h.sub_orchestration_failed(now, link["task_id"], str(payload), None)
         self._deliver(link["instance_id"], {"kind": "event", "execution_id": link["execution_id"], "event": event})
 
-    # ================================================================== activities
+    # ================================================================== activities and timers
 
     async def _run_activity(
         self, instance_id: str, execution_id: str, task_id: int, name: str, input_text: str | None
     ) -> None:
-        function = self._activities.get(name)
-        async with self._activity_slots:
-            try:
-                if function is None:
-                    raise LookupError(
-                        f"The function '{name}' doesn't exist, is disabled, or is not an activity function."
-                    )
-                result = await self._invoke_activity(function, input_text)
-                event = h.task_completed(self._clock.now(), task_id, result)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - an activity's failure is data for the orchestrator
-                reason = f"Activity function '{name}' failed: {type(exc).__name__}: {exc}"
-                details = _user_traceback(exc)
-                event = h.task_failed(self._clock.now(), task_id, reason, details)
+        event = await self._workers.run(task_id, name, input_text)
         self._deliver(instance_id, {"kind": "event", "execution_id": execution_id, "event": event})
 
-    async def _invoke_activity(self, function: IndexedFunction, input_text: str | None) -> str | None:
-        # The worker's converter decodes the input and encodes the result exactly as in Azure (reference §3).
-        argument = ActivityTriggerConverter.decode(meta.Datum(type="string", value=input_text), trigger_metadata=None)
-        kwargs = {function.trigger_param: argument}
-        if function.is_async:
-            value = await function.user_function(**kwargs)
-        else:
-            loop = asyncio.get_running_loop()
-            value = await loop.run_in_executor(self._activity_pool, functools.partial(function.user_function, **kwargs))
-        return ActivityTriggerConverter.encode(value, expected_type=None).value
-
-    # ================================================================== timers
-
-    def _arm_timer(self, instance_id: str, execution_id: str, timer_id: int, fire_at: datetime) -> None:
-        heapq.heappush(self._timers, _Timer(fire_at, instance_id, execution_id, timer_id))
-        self._timer_wake.set()
-
-    def _disarm_timers(self, instance_id: str, timer_ids: set[int]) -> None:
-        kept = [t for t in self._timers if not (t.instance_id == instance_id and t.timer_id in timer_ids)]
-        if len(kept) != len(self._timers):
-            heapq.heapify(kept)
-            self._timers = kept
-            self._timer_wake.set()
-
-    def _timer_is_live(self, timer: _Timer) -> bool:
+    def _timer_is_live(self, timer: ArmedTimer) -> bool:
         cached = self._cache.get(timer.instance_id)
         if cached is None:
             return True  # not in memory: let the processor decide
@@ -577,18 +518,9 @@ class DurableRuntime:
             and not task.get("cancelled")
         )
 
-    async def _timer_loop(self) -> None:
-        while not self._stopping:
-            now = self._clock.now()
-            while self._timers and self._timers[0].fire_at <= now:
-                timer = heapq.heappop(self._timers)
-                if self._timer_is_live(timer):
-                    event = h.timer_fired(now, timer.timer_id, h.format_timestamp(timer.fire_at))
-                    body = {"kind": "event", "execution_id": timer.execution_id, "event": event}
-                    self._deliver(timer.instance_id, body)
-            self._timer_wake.clear()
-            next_at = self._timers[0].fire_at if self._timers else None
-            await self._clock.sleep_until(next_at, self._timer_wake)
+    def _timer_fired(self, timer: ArmedTimer, now: datetime) -> None:
+        event = h.timer_fired(now, timer.timer_id, h.format_timestamp(timer.fire_at))
+        self._deliver(timer.instance_id, {"kind": "event", "execution_id": timer.execution_id, "event": event})
 
     # ================================================================== bookkeeping
 
@@ -612,16 +544,3 @@ class DurableRuntime:
         self._busy -= 1
         if self._busy == 0:
             self._idle.set()
-
-
-def _user_traceback(exc: BaseException) -> str:
-    """The activity's traceback without devhost's and the thread pool's frames (what the worker would report)."""
-    summary = traceback.TracebackException.from_exception(exc)
-    frames = [f for f in summary.stack if not f.filename.startswith(_HOST_FRAMES)]
-    summary.stack = traceback.StackSummary.from_list(frames)
-    return "".join(summary.format())
-
-
-_HOST_FRAMES = tuple(
-    str(Path(module.__file__).resolve().parent) + os.sep for module in (devhost, concurrent.futures, asyncio)
-)
