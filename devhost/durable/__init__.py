@@ -8,6 +8,7 @@ Layout (one job per module):
 - `state`: the persisted per-instance record;
 - `engine`: one episode: feed the SDK its context JSON, turn new actions into history events and effects;
 - `store`: Table Storage persistence (instance row, one row per episode, inbox messages) with atomic commits;
-- `runtime`: the scheduler: per-instance processors, activity worker pool, timers, recovery after a crash;
+- `runtime`: the scheduler: per-instance processors and inboxes, sub-orchestrations, recovery after a crash;
+- `activities` / `timers`: the bounded activity worker pool and the durable timer service;
 - `http_api` / `client_binding`: the extension's management endpoints and the client binding JSON.
 """
