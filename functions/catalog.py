@@ -11,12 +11,24 @@ from functions import blueprint
 from functions.auth import Role, api_endpoint
 from functions.problems import ApiProblem, register_problem
 from greenlight.winget.catalog import CatalogUnavailable, get_catalog
-from greenlight.winget.errors import HostileInput, IntegrityFailure, NotInIndex, Unverifiable, VersionNotFound
+from greenlight.winget.errors import (
+    HostileInput,
+    IntegrityFailure,
+    MalformedPackage,
+    ManifestError,
+    NotInIndex,
+    UnsafeUrl,
+    Unverifiable,
+    VersionNotFound,
+)
 
 register_problem(CatalogUnavailable, 503, "WinGet catalog unavailable", "catalog-unavailable")
 register_problem(Unverifiable, 503, "WinGet CDN unavailable; retry later", "unverifiable-retry-later")
 register_problem(IntegrityFailure, 502, "WinGet source data is corrupted or tampered", "integrity-failure")
-register_problem(HostileInput, 400, "Invalid WinGet input", "invalid-winget-input")
+register_problem(HostileInput, 400, "Invalid WinGet input", "invalid-winget-input")  # e.g. a malformed package id
+# The same family raised on data from the CDN is not the caller's fault.
+for _cdn_data_error in (MalformedPackage, ManifestError, UnsafeUrl):
+    register_problem(_cdn_data_error, 502, "WinGet data refused", "winget-data-refused")
 register_problem(NotInIndex, 404, "Package not in the WinGet index", "not-in-index")
 register_problem(VersionNotFound, 404, "Package version not found", "version-not-found")
 
