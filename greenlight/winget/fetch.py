@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -20,6 +20,7 @@ from greenlight.winget.errors import HostileInput, InstallerHashMismatch, Unveri
 from greenlight.winget.urls import check_resolved, check_url
 
 USER_AGENT = "Greenlight-WinGet-Verifier/1"
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -119,10 +120,9 @@ class CdnClient:
         """Yield an installer's bytes, hashing on the fly; raises InstallerHashMismatch after the last chunk and
         before the generator finishes, so a consumer that commits only on completion (block-list upload) never
         commits a wrong binary."""
-        self._check(url, "installer", allowed_hosts)
         digest = hashlib.sha256()
         size = 0
-        with self._stream(url, package_id) as response:
+        with self._stream(url, package_id, allowed_hosts) as response:
             for chunk in response.iter_bytes(chunk_size):
                 size += len(chunk)
                 if size > max_bytes:
@@ -157,19 +157,35 @@ class CdnClient:
         return size
 
     @contextmanager
-    def _stream(self, url: str, package_id: str) -> Iterator[httpx.Response]:
-        try:
-            with self._client.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise Unverifiable(
-                        f"package {package_id}: installer download answered HTTP {response.status_code}: retry later",
-                        package_id=package_id,
-                        link="installer",
-                    )
-                yield response
-        except httpx.HTTPError as error:
-            raise Unverifiable(
-                f"package {package_id}: installer download failed ({type(error).__name__}): retry later",
-                package_id=package_id,
-                link="installer",
-            ) from None
+    def _stream(self, url: str, package_id: str, allowed_hosts: frozenset[str] | None) -> Iterator[httpx.Response]:
+        """GET an installer, following up to MAX_REDIRECTS redirects (release downloads redirect to their CDN);
+        every hop is checked like the first URL: https, public address, allowed host."""
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            self._check(current, "installer", allowed_hosts)
+            try:
+                with self._client.stream("GET", current) as response:
+                    if response.status_code in (301, 302, 303, 307, 308):
+                        location = response.headers.get("location")
+                        if not location:
+                            raise Unverifiable(
+                                f"package {package_id}: installer redirect without a location", package_id=package_id
+                            )
+                        current = urljoin(current, location)
+                        continue
+                    if response.status_code != 200:
+                        raise Unverifiable(
+                            f"package {package_id}: installer download answered HTTP {response.status_code}: "
+                            "retry later",
+                            package_id=package_id,
+                            link="installer",
+                        )
+                    yield response
+                    return
+            except httpx.HTTPError as error:
+                raise Unverifiable(
+                    f"package {package_id}: installer download failed ({type(error).__name__}): retry later",
+                    package_id=package_id,
+                    link="installer",
+                ) from None
+        raise Unverifiable(f"package {package_id}: more than {MAX_REDIRECTS} redirects", package_id=package_id)

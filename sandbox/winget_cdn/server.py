@@ -113,11 +113,17 @@ class WingetCdn:
         )
 
 
+async def _redirect(request: web.Request) -> web.Response:
+    """`?to=URL` answers 302 to URL: lets tests check that a client re-checks every redirect hop (test aid)."""
+    raise web.HTTPFound(request.query.get("to", "/"))
+
+
 def create_app(config: SandboxConfig) -> web.Application:
     cdn = WingetCdn(config)
     app = web.Application()
     app["winget_cdn"] = cdn
     app.router.add_get("/_sandbox/info", cdn.info)
+    app.router.add_get("/_sandbox/redirect", _redirect)
     app.router.add_route("GET", "/{tail:.*}", cdn.serve)
     app.router.add_route("HEAD", "/{tail:.*}", cdn.serve)
     return app

@@ -145,6 +145,21 @@ def test_a_streamed_wrong_installer_fails_before_the_stream_completes(winget) ->
     assert received and not committed
 
 
+def test_installer_redirects_are_followed_and_each_hop_is_checked(good_catalog, sandbox) -> None:
+    from dataclasses import replace
+    from urllib.parse import quote
+
+    from greenlight.winget.errors import UnsafeUrl
+
+    installer = good_catalog.verified_manifest("Greenlight.SampleApp").manifest.installers[0]
+    via = replace(installer, url=f"{sandbox.winget_url}/_sandbox/redirect?to={quote(installer.url, safe='')}")
+    assert good_catalog.download_installer(via, io.BytesIO(), package_id="Greenlight.SampleApp") > 0
+    for target in ("http://127.0.0.1/x.exe", "https://10.1.2.3/x.exe"):
+        hop = replace(installer, url=f"{sandbox.winget_url}/_sandbox/redirect?to={quote(target, safe='')}")
+        with pytest.raises(UnsafeUrl):
+            good_catalog.download_installer(hop, io.BytesIO(), package_id="Greenlight.SampleApp")
+
+
 def test_installer_host_allowlist_is_enforced(winget, good_catalog) -> None:
     from greenlight.winget.errors import UnsafeUrl
 
