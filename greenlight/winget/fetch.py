@@ -7,12 +7,14 @@ wrong with data that did not arrive (reference §10).
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -43,32 +45,63 @@ class CdnClient:
         self.allowed_hosts = allowed_hosts
         self.allow_loopback = allow_loopback
         self.retries = retries
-        self._client = httpx.Client(
-            verify=ca_bundle if ca_bundle else True,
-            timeout=timeout,
-            follow_redirects=False,  # a redirect could leave the allowlist; the CDN does not redirect
-            headers={"User-Agent": USER_AGENT},
-            trust_env=False,
-        )
+        self._ca_bundle = ca_bundle
+        self._timeout = timeout
+        # One connection pool per host name: connections are opened to a pinned IP address, and a pooled TLS
+        # connection verified for one name must never carry a request for another name on the same address.
+        self._clients: dict[str, httpx.Client] = {}
+        self._lock = threading.Lock()
+
+    def _client_for(self, host: str) -> httpx.Client:
+        with self._lock:
+            client = self._clients.get(host)
+            if client is None:
+                client = httpx.Client(
+                    verify=self._ca_bundle if self._ca_bundle else True,
+                    timeout=self._timeout,
+                    follow_redirects=False,  # redirects are followed by hand, re-checking every hop
+                    headers={"User-Agent": USER_AGENT},
+                    trust_env=False,
+                )
+                self._clients[host] = client
+            return client
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
 
-    def _check(self, url: str, what: str, hosts: frozenset[str] | None) -> None:
+    def _check(self, url: str, what: str, hosts: frozenset[str] | None) -> tuple[str, dict[str, str], dict[str, str]]:
+        """Check `url`, then pin it to the checked address: (URL with the IP, Host header, TLS SNI extension).
+        The certificate is still verified against the original host name (httpcore's `sni_hostname`)."""
         check_url(url, what, allow_loopback=self.allow_loopback, allowed_hosts=hosts)
         parts = urlsplit(url)
-        check_resolved(parts.hostname or "", parts.port or 443, allow_loopback=self.allow_loopback)
+        host = parts.hostname or ""
+        address = check_resolved(host, parts.port or 443, allow_loopback=self.allow_loopback)
+        try:
+            ipaddress.ip_address(host)
+            return url, {}, {}  # already an address
+        except ValueError:
+            pass
+        literal = f"[{address}]" if ":" in address else address
+        netloc = f"{literal}:{parts.port}" if parts.port else literal
+        pinned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+        host_header = f"{host}:{parts.port}" if parts.port else host
+        return pinned, {"Host": host_header}, {"sni_hostname": host}
 
     def get(
         self, url: str, *, what: str, max_bytes: int, etag: str | None = None, package_id: str | None = None
     ) -> Fetched:
         """GET with a size cap; one retry on 5xx / network errors (winget retries once too)."""
-        self._check(url, what, self.allowed_hosts)
-        headers = {"If-None-Match": etag} if etag else {}
+        pinned, headers, extensions = self._check(url, what, self.allowed_hosts)
+        if etag:
+            headers["If-None-Match"] = etag
         last_error = ""
         for attempt in range(self.retries + 1):
             try:
-                with self._client.stream("GET", url, headers=headers) as response:
+                client = self._client_for(urlsplit(url).hostname or "")
+                with client.stream("GET", pinned, headers=headers, extensions=extensions) as response:
                     if response.status_code == 304:
                         return Fetched(None, etag, dict(response.headers))
                     if response.status_code == 404:
@@ -162,9 +195,10 @@ class CdnClient:
         every hop is checked like the first URL: https, public address, allowed host."""
         current = url
         for _ in range(MAX_REDIRECTS + 1):
-            self._check(current, "installer", allowed_hosts)
+            pinned, headers, extensions = self._check(current, "installer", allowed_hosts)
             try:
-                with self._client.stream("GET", current) as response:
+                client = self._client_for(urlsplit(current).hostname or "")
+                with client.stream("GET", pinned, headers=headers, extensions=extensions) as response:
                     if response.status_code in (301, 302, 303, 307, 308):
                         location = response.headers.get("location")
                         if not location:

@@ -63,13 +63,17 @@ def check_url(
     return url
 
 
-def check_resolved(host: str, port: int, *, allow_loopback: bool) -> None:
-    """Every address the name resolves to must be allowed (defeats DNS names that point inward)."""
+def check_resolved(host: str, port: int, *, allow_loopback: bool) -> str:
+    """Every address the name resolves to must be allowed (defeats DNS names that point inward); returns the
+    first one, which the caller connects to so a second, different DNS answer cannot be used (rebinding)."""
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except socket.gaierror as error:
         raise UnsafeUrl(f"cannot resolve {host!r}: {error.strerror}") from None
+    if not infos:
+        raise UnsafeUrl(f"{host!r} has no address")
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not _address_allowed(address, allow_loopback):
             raise UnsafeUrl(f"{host!r} resolves to the private or special address {address}")
+    return str(infos[0][4][0])

@@ -66,6 +66,23 @@ def test_head_reports_the_source_version_and_oversized_bodies_are_refused(good_c
         good_catalog.chain.client.get(url, what="source2.msix", max_bytes=1000)
 
 
+def test_named_hosts_are_pinned_to_the_checked_address_with_tls_still_verified(sandbox, winget) -> None:
+    from greenlight.winget.fetch import CdnClient
+
+    port = sandbox.base_url.rsplit(":", 1)[1]
+    client = CdnClient(allowed_hosts=frozenset({"localhost"}), allow_loopback=True, ca_bundle=str(sandbox.ca_file))
+    try:
+        fetched = client.get(f"https://localhost:{port}/winget/source2.msix", what="source2.msix", max_bytes=1 << 26)
+        assert fetched.content and fetched.content[:2] == b"PK"
+        # The pinned connection verifies the certificate against the name, not the address it connected to.
+        with pytest.raises(httpx.ConnectError, match="certificate"):
+            client._client_for("wrong.example").get(
+                f"https://127.0.0.1:{port}/health", extensions={"sni_hostname": "wrong.example"}
+            )
+    finally:
+        client.close()
+
+
 def test_a_second_process_reuses_the_verified_cache(winget, tmp_path) -> None:
     first = open_catalog(winget("good", tmp_path))
     second = open_catalog(winget("good", tmp_path))
