@@ -28,6 +28,7 @@ from devhost.durable.activities import ActivityWorkers
 from devhost.durable.clock import Clock
 from devhost.durable.engine import EngineOptions, EpisodeRunner, SubOrchestrationCall
 from devhost.durable.errors import InstanceAlreadyExists, InstanceFinished, InstanceNotFound, UnknownOrchestrator
+from devhost.durable.inbox import next_control, select_batch
 from devhost.durable.state import InstanceState, RuntimeStatus
 from devhost.durable.store import (
     ConcurrentWriter,
@@ -42,7 +43,6 @@ from devhost.function_index import FunctionIndex
 
 log = logging.getLogger("devhost.durable")
 
-MAX_EVENTS_PER_EPISODE = 50  # keeps a checkpoint well inside one 100-operation table transaction
 RETRY_DELAY_SECONDS = 0.5
 
 
@@ -304,15 +304,9 @@ class DurableRuntime:
                 try:
                     async with self._lock(instance_id):
                         progressed = await self._step(instance_id)
-                except PayloadTooLarge as exc:
-                    log.error(
-                        "%s cannot be stored (%s); pass blob references, not data, between functions", instance_id, exc
-                    )
-                    self._cache.pop(instance_id, None)
-                    self._broken.add(instance_id)
-                    return
-                except ConcurrentWriter as exc:
-                    log.error("%s; devhost stops processing it (is another devhost serving this task hub?)", exc)
+                except (PayloadTooLarge, ConcurrentWriter) as exc:
+                    # Not transient: retrying would loop. The instance stays as stored until fixed and restarted.
+                    log.error("devhost stops processing %s: %s", instance_id, exc)
                     self._cache.pop(instance_id, None)
                     self._broken.add(instance_id)
                     return
@@ -364,32 +358,14 @@ class DurableRuntime:
             return False
 
         now = self._clock.now()
-        control = next((m for m in inbox if m.body["kind"] in ("terminate", "suspend", "resume")), None)
-        # Terminate jumps the queue; a suspended instance only listens to control requests; otherwise in order.
-        if control is not None and (
-            control is inbox[0] or control.body["kind"] == "terminate" or state.status is RuntimeStatus.SUSPENDED
-        ):
+        control = next_control(state, inbox)
+        if control is not None:
             await self._apply_control(cached, control, now)
             return True
         if state.status is RuntimeStatus.SUSPENDED:
             return False
 
-        consumed: list[StoredMessage] = []
-        batch: list[dict[str, Any]] = []
-        for message in inbox:
-            if message.body["kind"] != "event":
-                break
-            event = message.body["event"]
-            stale = message.body.get("execution_id") not in (None, state.execution_id)
-            if stale or not engine.is_deliverable(state, event):
-                consumed.append(message)  # a duplicate or late completion: drop it with this checkpoint
-                continue
-            if batch and engine.allocates_ids(state, event):
-                break
-            consumed.append(message)
-            batch.append(event)
-            if len(consumed) >= MAX_EVENTS_PER_EPISODE:
-                break
+        consumed, batch = select_batch(state, inbox)
         if not batch and state.status is not RuntimeStatus.PENDING:
             if consumed:
                 await self._store.delete_messages(instance_id, [m.key for m in consumed if m.persisted])
