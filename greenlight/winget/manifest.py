@@ -246,6 +246,9 @@ def _build(
     for number, doc in enumerate(locale_docs):
         locale = _string(doc, "PackageLocale", f"{what} locale #{number}") or ""
         fields = {k: doc[k] for k in LOCALE_FIELDS if k in doc}
+        tags = fields.get("Tags")
+        if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)):
+            raise ManifestError(f"{what} locale {locale}: Tags must be a list of strings")
         if locale in localizations and number > 0:
             raise ManifestError(f"{what}: locale {locale} appears twice")
         localizations[locale] = Localization(locale, fields)

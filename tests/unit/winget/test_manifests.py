@@ -143,6 +143,13 @@ def test_bad_installer_values_are_refused_naming_the_field(change: dict, error, 
         manifest.parse_documents([_singleton(**change)])
 
 
+def test_tags_must_be_a_list_of_strings() -> None:
+    doc = _singleton()
+    doc["Tags"] = "not-a-list"
+    with pytest.raises(ManifestError, match="Tags must be a list"):
+        manifest.parse_documents([doc])
+
+
 def test_loopback_installers_are_allowed_only_when_asked_for() -> None:
     doc = _singleton(InstallerUrl="https://127.0.0.1:8443/a.exe")
     assert manifest.parse_documents([doc], allow_loopback=True).installers[0].url.startswith("https://127.0.0.1")
