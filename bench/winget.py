@@ -1,6 +1,6 @@
 """Bench: cold verify + open of a realistic source2.msix, then warm lookups and searches.
 
-    .venv/bin/python -m bench winget [--packages N]
+    .venv/bin/python -m bench winget [--packages=N]
 
 The source is built by the sandbox's builder (N synthetic packages, default 10,000, ~30% with two versions),
 signed by a throw-away test PKI, in a temp directory outside the repo (deleted afterwards). "Cold" is a full
