@@ -106,7 +106,11 @@ def main(argv: list[str]) -> int:
         azurite, ports = start_azurite(logs)
         devhost = None
         try:
-            env = {"AzureWebJobsStorage": ports.connection_string, "DEVHOST_TASK_HUB": "BenchHub"}
+            env = {
+                "AzureWebJobsStorage": ports.connection_string,
+                "DEVHOST_TASK_HUB": "BenchHub",
+                "DEVHOST_MAX_CONCURRENT_ACTIVITIES": "16",  # explicit: host.json's value would apply otherwise
+            }
             devhost, base_url = start_devhost(logs, env, app="bench.durable_app:app")
             result = asyncio.run(_run(base_url, devhost.process.pid, instances, concurrency))
         finally:

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 
+from devhost.host_json import HostJsonError
 from devhost.server import DevhostConfigError, serve
 from greenlight.settings import SettingsError
 
@@ -22,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, os.getcwd())
     try:
         serve(args.app, args.host, args.port)
-    except (DevhostConfigError, SettingsError) as exc:
+    except (DevhostConfigError, SettingsError, HostJsonError) as exc:
         print(f"devhost: {exc}", file=sys.stderr)
         return 2
     return 0

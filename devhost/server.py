@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
@@ -17,6 +18,7 @@ from devhost.durable.runtime import DurableRuntime
 from devhost.durable.settings import DurableSettings
 from devhost.durable.store import DurableStore
 from devhost.function_index import FunctionIndex, index_app, load_app
+from devhost.host_json import read_host_json
 from devhost.http_host import MAX_REQUEST_BYTES, HttpHost
 
 log = logging.getLogger("devhost")
@@ -71,8 +73,9 @@ def build_application(
 
 
 def serve(app_spec: str, host: str, port: int) -> None:
-    index = index_app(load_app(app_spec))
-    settings = DurableSettings.from_env()
+    host_json = read_host_json(Path.cwd())
+    index = index_app(load_app(app_spec), route_prefix=host_json.route_prefix)
+    settings = DurableSettings.from_env(host=host_json)
     runtime = create_runtime(index, settings)
     log.info(
         "devhost: %d functions from %s (durable runtime %s)",

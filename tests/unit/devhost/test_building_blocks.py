@@ -12,6 +12,7 @@ from devhost.durable.actions import leaves, signature
 from devhost.durable.clock import VirtualClock
 from devhost.durable.retry import InvalidRetryOptions, RetryPolicy
 from devhost.durable.settings import DurableSettings
+from devhost.host_json import HostJson, HostJsonError, read_host_json
 from greenlight.settings import SettingsError
 
 T0 = datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
@@ -95,3 +96,26 @@ def test_settings_name_the_variable_that_is_wrong():
     with pytest.raises(SettingsError, match="DEVHOST_MAX_CONCURRENT_ACTIVITIES"):
         DurableSettings.from_env({"DEVHOST_MAX_CONCURRENT_ACTIVITIES": "0"})
     assert DurableSettings.from_env({}).storage_connection is None
+
+
+def test_host_json_supplies_route_prefix_hub_and_concurrency_and_env_wins(tmp_path):
+    (tmp_path / "host.json").write_text(
+        '{"version": "2.0", "extensions": {"http": {"routePrefix": "/v1/"},'
+        ' "durableTask": {"hubName": "GreenlightHub", "maxConcurrentActivityFunctions": 4}}}'
+    )
+    host = read_host_json(tmp_path)
+    assert (host.route_prefix, host.hub_name, host.max_concurrent_activities) == ("v1", "GreenlightHub", 4)
+    from_host = DurableSettings.from_env({}, host)
+    assert (from_host.task_hub, from_host.max_concurrent_activities) == ("GreenlightHub", 4)
+    overridden = DurableSettings.from_env({"DEVHOST_TASK_HUB": "Mine", "DEVHOST_MAX_CONCURRENT_ACTIVITIES": "9"}, host)
+    assert (overridden.task_hub, overridden.max_concurrent_activities) == ("Mine", 9)
+    assert read_host_json(tmp_path / "nowhere") == HostJson()
+
+
+def test_an_invalid_host_json_value_is_named(tmp_path):
+    (tmp_path / "host.json").write_text('{"extensions": {"durableTask": {"maxConcurrentActivityFunctions": 0}}}')
+    with pytest.raises(HostJsonError, match="maxConcurrentActivityFunctions"):
+        read_host_json(tmp_path)
+    (tmp_path / "host.json").write_text("{not json")
+    with pytest.raises(HostJsonError, match="not valid JSON"):
+        read_host_json(tmp_path)
