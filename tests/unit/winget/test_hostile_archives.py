@@ -13,7 +13,6 @@ import pytest
 from greenlight.winget import msix
 from greenlight.winget.errors import HostileInput, MalformedPackage
 from greenlight.winget.zipview import ZipView
-from sandbox.winget_cdn.builder import rebuild_with
 
 CAP = 64 * 1024 * 1024
 
@@ -136,18 +135,29 @@ def test_an_oversized_source_package_is_refused_up_front(monkeypatch) -> None:
         msix.verify_msix(b"\0" * 1001, None)
 
 
-def test_directory_entries_in_a_signed_package_are_refused(built, sandbox_policy) -> None:
-    """A signed source whose payload gained a directory entry: the digests no longer match (AXPC/AXCD)."""
+def test_a_directory_entry_added_to_a_signed_package_breaks_its_digests(built, sandbox_policy) -> None:
     from greenlight.winget.errors import AppxDigestMismatch
-
-    tampered = rebuild_with(built, "Public/index.db", dict(built.payload)["Public/index.db"])
-    assert msix.verify_msix(tampered, sandbox_policy).signed  # same bytes re-zipped identically: still valid
-    payload = [("Public/", b""), *built.payload]
     from sandbox.winget_cdn.msix_writer import block_map, build_msix
 
+    payload = [("Public/", b""), *built.payload]
     rezipped = build_msix(payload, lambda _blob: built.p7x, blockmap_override=block_map(built.payload))
     with pytest.raises(AppxDigestMismatch):
         msix.verify_msix(rezipped, sandbox_policy)
+
+
+def test_a_validly_signed_package_with_a_directory_entry_is_refused_on_layout(pki, sandbox_policy, built) -> None:
+    import datetime as dt
+
+    from sandbox.winget_cdn.msix_writer import block_map, build_msix
+
+    payload = [("Public/", b""), *built.payload]
+    signed = build_msix(
+        payload,
+        lambda blob: pki.sign_appx(blob, dt.datetime.now(dt.UTC)),
+        blockmap_override=block_map(built.payload),
+    )
+    with pytest.raises(MalformedPackage, match="directory entry 'Public/'"):
+        msix.verify_msix(signed, sandbox_policy)
 
 
 def test_a_truncated_deflate_stream_is_refused() -> None:
