@@ -6,6 +6,7 @@ the network; `package()` walks the hash chain for versions and description (veri
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -155,7 +156,8 @@ def open_catalog(settings: WingetSettings) -> Catalog:
     try:
         policy = policy_for(settings.trust)
         shared = _shared_cache(settings, policy.label)
-        store = SourceStore(settings.cache_dir, policy, client, settings.source_url, shared)
+        max_age = dt.timedelta(days=settings.max_age_days) if settings.max_age_days else None
+        store = SourceStore(settings.cache_dir, policy, client, settings.source_url, shared, max_age)
         source = store.open()
     except WingetError as error:
         client.close()

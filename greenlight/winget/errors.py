@@ -149,6 +149,12 @@ class SourceRollback(WingetError):
     code = "source_rollback"
 
 
+class SourceStale(WingetError):
+    """A validly signed source whose signing time is older than the configured maximum age (frozen CDN)."""
+
+    code = "source_stale"
+
+
 class UnsupportedIndexSchema(WingetError):
     code = "unsupported_index_schema"
 

@@ -24,6 +24,7 @@ class WingetSettings:
     local: bool  # GREENLIGHT_ENV=local: loopback URLs allowed
     installer_hosts: frozenset[str] | None  # optional allowlist for installer downloads
     shared_cache: bool = False  # share the verified source2.msix through blob storage (winget-cache/)
+    max_age_days: int = 30  # refuse a source signed longer ago (0: no limit)
 
     @property
     def cdn_hosts(self) -> frozenset[str]:
@@ -67,4 +68,5 @@ class WingetSettings:
             local=local,
             installer_hosts=frozenset(h.lower() for h in hosts) if hosts else None,
             shared_cache=reader.boolean("GREENLIGHT_WINGET_SHARED_CACHE", not local),
+            max_age_days=reader.integer("GREENLIGHT_WINGET_MAX_AGE_DAYS", 30, minimum=0, maximum=3650),
         )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from greenlight.winget import versions
 from greenlight.winget.appx import PackageIdentity
-from greenlight.winget.errors import MalformedPackage, SourceRollback, WingetError
+from greenlight.winget.errors import MalformedPackage, SourceRollback, SourceStale, WingetError
 from greenlight.winget.fetch import CdnClient
 from greenlight.winget.index import SourceIndex
 from greenlight.winget.msix import INDEX_NAME, MAX_MSIX, VerifiedPackage, verify_msix
@@ -129,15 +129,22 @@ class SourceStore:
         client: CdnClient,
         base_url: str,
         shared: SharedSourceCache | None = None,
+        max_age: dt.timedelta | None = None,
     ) -> None:
         self.cache_dir = cache_dir
         self.shared = shared
+        self.max_age = max_age  # refuse sources signed longer ago than this (None: no limit)
         self.policy = policy
         self.client = client
         self.base_url = base_url.rstrip("/")
         self.msix_path = cache_dir / SOURCE_FILE
         self.index_path = cache_dir / "index.db"
         self.state_path = cache_dir / "state.json"
+
+    def _stale(self, signed_at: dt.datetime | None) -> bool:
+        if self.max_age is None or signed_at is None:
+            return False
+        return dt.datetime.now(dt.UTC) - signed_at > self.max_age
 
     def state(self) -> SourceState | None:
         try:
@@ -158,6 +165,8 @@ class SourceStore:
             return None
         identity = PackageIdentity(state.family_name.split("_")[0], "", state.version, "neutral")
         signed_at = dt.datetime.fromisoformat(state.signed_at) if state.signed_at else None
+        if self._stale(signed_at):
+            return None
         verified = VerifiedPackage(identity=identity, signed=True, signed_at=signed_at, trust=state.trust)
         return OpenSource(verified, SourceIndex(self.index_path), self.base_url, state.msix_sha256, state.etag)
 
@@ -186,6 +195,13 @@ class SourceStore:
             (staging / "index.db").unlink(missing_ok=True)
             raise
         new_version = verified.identity.version
+        if self._stale(verified.signed_at):
+            (staging / "index.db").unlink(missing_ok=True)
+            raise SourceStale(
+                f"source version {new_version} was signed at {verified.signed_at.isoformat()}, more than "
+                f"{self.max_age.days} days ago; refusing a stale (frozen) source",
+                link="source",
+            )
         if state is not None and state.family_name == verified.identity.family_name:
             if versions.compare(new_version, state.version) < 0:
                 (staging / "index.db").unlink(missing_ok=True)

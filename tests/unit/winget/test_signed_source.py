@@ -99,6 +99,29 @@ def test_the_store_refuses_a_rollback_and_keeps_the_newer_source(pki, sandbox_po
     assert reopened.index.get("Contoso.Notes") is not None
 
 
+def test_a_source_signed_too_long_ago_is_stale(pki, sandbox_policy, tmp_path) -> None:
+    from greenlight.winget.errors import SourceStale
+
+    old = build_source(
+        sandbox_packages(),
+        tmp_path / "old",
+        pki,
+        BuildOptions("https://127.0.0.1:9/w", dt.datetime.now(dt.UTC) - dt.timedelta(days=40)),
+    )
+    store = SourceStore(
+        tmp_path / "cache",
+        sandbox_policy,
+        None,
+        "https://127.0.0.1:9/w",
+        max_age=dt.timedelta(days=30),  # type: ignore[arg-type]
+    )
+    with pytest.raises(SourceStale, match="more than 30 days ago"):
+        store.accept(old.msix, None)
+    assert store.state() is None
+    unlimited = SourceStore(tmp_path / "cache2", sandbox_policy, None, "https://127.0.0.1:9/w")  # type: ignore[arg-type]
+    assert unlimited.accept(old.msix, None).version == old.version
+
+
 def test_a_cached_index_changed_on_disk_is_not_reused(built, sandbox_policy, tmp_path) -> None:
     store = SourceStore(tmp_path, sandbox_policy, client=None, base_url="https://127.0.0.1:9/w")  # type: ignore[arg-type]
     store.accept(built.msix, None)
