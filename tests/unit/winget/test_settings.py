@@ -14,6 +14,7 @@ def test_production_defaults_are_microsoft() -> None:
     assert settings.cdn_hosts == frozenset({"cdn.winget.microsoft.com"})
     assert settings.shared_cache  # instances share the verified source through blob storage
     assert not WingetSettings.from_env({"GREENLIGHT_ENV": "local"}).shared_cache
+    assert settings.max_age_days == 30
 
 
 def test_local_stack_derives_url_and_trust_from_the_sandbox(tmp_path) -> None:
@@ -45,6 +46,8 @@ def test_a_trust_file_is_refused_outside_local(tmp_path) -> None:
         ({"GREENLIGHT_WINGET_SOURCE_URL": "http://cdn.example.com"}, "GREENLIGHT_WINGET_SOURCE_URL"),
         ({"GREENLIGHT_WINGET_TRUST": "/no/such/file.pem", "GREENLIGHT_ENV": "local"}, "GREENLIGHT_WINGET_TRUST"),
         ({"GREENLIGHT_WINGET_REFRESH_MINUTES": "0"}, "GREENLIGHT_WINGET_REFRESH_MINUTES"),
+        ({"GREENLIGHT_WINGET_MAX_AGE_DAYS": "-1"}, "GREENLIGHT_WINGET_MAX_AGE_DAYS"),
+        ({"GREENLIGHT_WINGET_SHARED_CACHE": "maybe"}, "GREENLIGHT_WINGET_SHARED_CACHE"),
     ],
 )
 def test_invalid_values_name_the_variable(env: dict, variable: str) -> None:
