@@ -65,8 +65,8 @@ def parse_command(text: str | None) -> Command:
 
 HELP_TEXT = (
     "I can get approved software onto your Windows device.\n\n"
-    "- `search <name>` — find a package in the WinGet catalog\n"
-    "- `request <package id>` — ask for a package (you will be asked why)\n"
+    "- `search` and a name, e.g. `search 7zip` — find a package in the WinGet catalog\n"
+    "- `request` and a package id, e.g. `request 7zip.7zip` — ask for it (you will be asked why)\n"
     "- `status` or `my requests` — see how your requests are doing\n"
     "- `pending` — requests waiting for your approval (approvers)\n"
     "- `help` — this message"

@@ -156,9 +156,35 @@ class Playground:
     async def install(self, conversation_id: str = PERSONAL_CHAT_ID) -> tuple[int, Any]:
         return await self._post(f"/_debug/conversation/{conversation_id}/installation", {})
 
-    async def say(self, user: User, text: str, conversation_id: str = PERSONAL_CHAT_ID) -> tuple[int, Any]:
-        body = {"from": {"id": user.oid}, "text": text, "textFormat": "plain", "type": "text"}
+    async def say(self, text: str, conversation_id: str = PERSONAL_CHAT_ID) -> tuple[int, Any]:
+        """A message typed by the Playground's current user (Alex): the endpoint always sends as that user."""
+        body = {"from": {"id": ALEX.oid}, "text": text, "textFormat": "plain", "type": "text"}
         return await self._post(f"/_conversation/v1/conversations/{conversation_id}/messages", body)
+
+    async def say_as(self, user: User, text: str, conversation_id: str) -> tuple[int, Any]:
+        """A message from another user in their 1:1 chat with the bot. The Playground's message endpoint would
+        send it as the current user, so it goes in as a custom activity shaped like the ones it sends itself."""
+        status, template = await self._get(
+            f"/_internal/v1/customActivities/template?conversationId={PERSONAL_CHAT_ID}&type=install"
+        )
+        assert status == 200, template
+        activity = {
+            "type": "message",
+            "text": text,
+            "textFormat": "plain",
+            "channelId": "msteams",
+            "serviceUrl": template["serviceUrl"],
+            "from": {"id": user.oid, "name": user.name, "aadObjectId": user.oid},
+            "recipient": template["recipient"],
+            "conversation": {"id": conversation_id, "conversationType": "personal", "tenantId": TENANT_ID},
+            "channelData": {"tenant": {"id": TENANT_ID}},
+            "locale": "en-US",
+        }
+        return await self.custom_activity(activity)
+
+    async def _get(self, path: str) -> tuple[int, Any]:
+        async with self.session.get(self.base_url + path) as response:
+            return response.status, await response.json(content_type=None)
 
     async def click(
         self, user: User, conversation_id: str, card_message_id: str, verb: str, data: dict[str, Any]

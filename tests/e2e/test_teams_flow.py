@@ -65,9 +65,18 @@ def _bot_wrote(entry: dict[str, Any], conversation_id: str, activity_id: str | N
     return all(n in text for n in needles)
 
 
+def request_id_in(card: dict[str, Any]) -> str:
+    """The request id the status card shows (its "Request" fact)."""
+    for element in card["body"]:
+        for fact in element.get("facts", []):
+            if fact["title"] == "Request":
+                return fact["value"]
+    raise AssertionError(f"no request id in {card_text(card)[:500]}")
+
+
 async def _request_7zip(pg: Playground) -> tuple[str, dict[str, Any]]:
     """search → Request → form → Submit, as Alex. Returns the form's message id and the submit response."""
-    status, _ = await pg.say(ALEX, "search 7zip")
+    status, _ = await pg.say("search 7zip")
     assert status == 200
     results = await pg.chat.wait_for(lambda f: _created_card(f, "Results for", "7zip.7zip", "requestForm"))
     results_id = results["message"]["messageId"]
@@ -107,9 +116,8 @@ async def test_install_search_request_approve_refuse_and_double_click(bot_stack:
     # 2-3. search → results card; Request → form; Submit → the form becomes the status card
     form_id, body = await _request_7zip(pg)
     assert body["type"] == CARD and "PendingApproval" in card_text(body["value"]), body
-    mine = requests.list_by_requester(TENANT_ID, ALEX.oid).items
-    assert len(mine) == 1
-    request = mine[0]
+    request = requests.get(TENANT_ID, request_id_in(body["value"])).value
+    assert request.requester_oid == ALEX.oid
     assert (request.package_id, request.architecture, request.status) == ("7zip.7zip", "x64", "PendingApproval")
     assert request.justification == JUSTIFICATION and request.requester_name == "Alex Wilber"
 
@@ -196,12 +204,8 @@ async def test_simultaneous_clicks_by_two_approvers_record_exactly_one_decision(
     account = StorageAccount.from_connection_string(bot_stack.storage_connection)
     await pg.install()
     _, body = await _request_7zip(pg)
-    request_id = next(
-        r.request_id
-        for r in RequestRepository(account).list_by_requester(TENANT_ID, ALEX.oid).items
-        if r.status is RequestStatus.PENDING_APPROVAL
-    )
-    assert request_id in card_text(body["value"])
+    request_id = request_id_in(body["value"])
+    assert RequestRepository(account).get(TENANT_ID, request_id).value.status is RequestStatus.PENDING_APPROVAL
     cards = {c.approver_oid: c for c in ApprovalCardRepository(account).list(request_id)}
     megan, adele = cards[MEGAN.oid], cards[ADELE.oid]
     results = await asyncio.gather(

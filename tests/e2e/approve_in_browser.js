@@ -1,0 +1,63 @@
+// Drives the Agents Playground web UI in headless Chromium (Debian's chromium + playwright-core):
+// open the personal chat, print READY, wait for an approval card, type a comment, click Approve, wait until
+// the card shows the decision, save screenshots (before and after the click), print DONE <json>. Any failure prints FAILED <reason>,
+// saves a screenshot next to the requested one, and exits 1.
+//
+// usage: node approve_in_browser.js <playground url> <screenshot path> <text the card must contain>
+"use strict";
+const path = require("path");
+const { chromium } = require("playwright-core");
+
+const [url, screenshot, needle] = process.argv.slice(2);
+const TIMEOUT = 45000;
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-default-apps",
+      "--disable-sync",
+      "--disable-domain-reliability",
+      "--disable-client-side-phishing-detection",
+      "--metrics-recording-only",
+      "--no-first-run",
+      "--disable-features=Translate,OptimizationHints,MediaRouter,InterestFeedContentSuggestions",
+    ],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  try {
+    await page.goto(url, { waitUntil: "domcontentloaded", timeout: TIMEOUT });
+    await page.getByText("Personal Chat").first().click({ timeout: TIMEOUT });
+    console.log("READY");
+    // The approval card for this request, rendered by the Adaptive Cards renderer the UI bundles.
+    const card = page.locator(".ac-adaptiveCard", { hasText: needle }).last();
+    await card.waitFor({ state: "visible", timeout: TIMEOUT });
+    const comment = card.locator("textarea, input[type=text]").last();
+    if (await comment.count()) {
+      await comment.click();
+      await page.keyboard.type("Approved from the browser test");
+    }
+    await card.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: screenshot.replace(/\.png$/, "-before.png") });
+    await card.getByRole("button", { name: "Approve", exact: true }).click({ timeout: TIMEOUT });
+    const decided = page.locator(".ac-adaptiveCard", { hasText: "Approved by Alex Wilber" }).last();
+    await decided.waitFor({ state: "visible", timeout: TIMEOUT });
+    await decided.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: screenshot, fullPage: false });
+    const text = await decided.innerText();
+    console.log("DONE " + JSON.stringify({ text }));
+  } catch (error) {
+    const failed = path.join(path.dirname(screenshot), "failed-" + path.basename(screenshot));
+    await page.screenshot({ path: failed }).catch(() => {});
+    console.log("FAILED " + String(error && error.message ? error.message : error).split("\n")[0]);
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+}
+
+main();
