@@ -16,6 +16,9 @@ from devhost.durable.history import parse_timestamp
 from devhost.function_index import FunctionIndex, index_app
 from tests.integration.devhost.conftest import DurableHost, events_of, start_host
 
+# The SDK warns when an event arrives before the orchestrator waits for it (it buffers it; reference §1.3).
+pytestmark = pytest.mark.filterwarnings("ignore:Potential duplicate Task completion:UserWarning")
+
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 CODE_VERSION = {"value": 1}
 
