@@ -171,3 +171,43 @@ async def test_without_the_azure_storage_limits_a_ten_day_timer_is_one_timer(rep
         assert [e["EventId"] for e in events_of(state, "TIMER_CREATED")] == [0]
     finally:
         await server.close()
+
+
+CHILD_RUNS = {"count": 0}
+
+
+@app.orchestration_trigger(context_name="context")
+def parent_retrying_child(context: df.DurableOrchestrationContext):
+    options = df.RetryOptions(1000, 3)
+    result = yield context.call_sub_orchestrator_with_retry("flaky_child", options, "payload")
+    return result
+
+
+@app.orchestration_trigger(context_name="context")
+def flaky_child(context: df.DurableOrchestrationContext):
+    value = yield context.call_activity("count_child_run", context.get_input())
+    if value == 1:
+        raise RuntimeError("first child run fails")
+    return f"child run {value} ok"
+
+
+@app.activity_trigger(input_name="payload")
+def count_child_run(payload: str) -> int:
+    CHILD_RUNS["count"] += 1
+    return CHILD_RUNS["count"]
+
+
+async def test_a_sub_orchestration_with_retry_gets_a_new_child_after_a_timer(replay_host: DurableHost):
+    CHILD_RUNS["count"] = 0
+    client = replay_host.client()
+    instance_id = await client.start_new("parent_retrying_child")
+    await replay_host.run_timers()
+
+    assert (await client.get_status(instance_id)).output == "child run 2 ok"
+    state = await replay_host.state(instance_id)
+    created = events_of(state, "SUB_ORCHESTRATION_CREATED")
+    assert [e["EventId"] for e in created] == [0, 2]
+    assert [e["EventId"] for e in events_of(state, "TIMER_CREATED")] == [1]
+    assert [e["TaskScheduledId"] for e in events_of(state, "SUB_ORCHESTRATION_FAILED")] == [0]
+    first_child = await client.get_status(created[0]["InstanceId"])
+    assert first_child.runtime_status.value == "Failed"
