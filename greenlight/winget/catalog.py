@@ -176,7 +176,6 @@ class _CatalogHolder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
-        self._store: SourceStore | None = None
         self._checked = 0.0
         self._settings: WingetSettings | None = None
 
