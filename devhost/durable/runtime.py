@@ -1,11 +1,12 @@
-"""The durable scheduler: per-instance processors, the activity worker pool, durable timers, crash recovery.
+"""The durable scheduler: per-instance processors and inboxes, sub-orchestrations, crash recovery.
 
-Every change to an instance goes through its inbox: a message is persisted first (activity result, timer
-firing, external event, terminate/suspend/resume), then the instance's processor - at most one per instance,
-so two episodes of one instance never overlap - delivers a batch of messages in one episode and checkpoints
-it atomically (see `store`). Side effects (activities, timers, child instances) start only after the
-checkpoint. On start, `recover()` rebuilds everything in flight from storage: unanswered activities run
-again (at-least-once, as in Azure), timers are re-armed, children re-checked.
+Every change to an instance goes through its inbox. Requests from outside (external events, terminate,
+suspend, resume) are persisted before they are accepted; completions produced inside devhost (activity
+results, timer firings, child results) are queued in memory only. The instance's processor - at most one per
+instance, so two episodes of one instance never overlap - delivers a batch in one episode and checkpoints it
+atomically (see `store`). Side effects (activities, timers, child instances) start only after the checkpoint.
+On start, `recover()` rebuilds everything in flight from storage: open activities run again (at-least-once,
+as in Azure), timers are re-armed, children re-checked.
 """
 
 from __future__ import annotations
