@@ -119,3 +119,10 @@ def test_an_invalid_host_json_value_is_named(tmp_path):
     (tmp_path / "host.json").write_text("{not json")
     with pytest.raises(HostJsonError, match="not valid JSON"):
         read_host_json(tmp_path)
+
+
+def test_devhost_refuses_a_non_loopback_address_without_allow_remote(capsys):
+    from devhost.__main__ import main
+
+    assert main(["--host", "0.0.0.0", "--port", "1"]) == 2  # noqa: S104 - the point of the test
+    assert "--allow-remote" in capsys.readouterr().err
