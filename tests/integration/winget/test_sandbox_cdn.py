@@ -227,3 +227,13 @@ def test_get_catalog_works_with_exactly_the_make_run_environment(sandbox, azurit
         assert len(content_digest) == 16
     finally:
         reset_catalog()
+
+
+def test_a_periodic_refresh_keeps_the_catalog_when_the_cdn_says_not_modified(catalog_env) -> None:
+    from greenlight.winget import catalog as catalog_module
+
+    first = get_catalog()
+    catalog_module._holder._checked -= 24 * 3600  # pretend the refresh interval has passed
+    stale_mark = catalog_module._holder._checked
+    assert get_catalog() is first  # conditional GET answered 304: same verified catalog, nothing re-verified
+    assert catalog_module._holder._checked > stale_mark  # a refresh did happen
