@@ -1,0 +1,48 @@
+"""Typed text → command: every command, the argument checks, and Teams' mention/HTML noise."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.commands import CommandKind, parse_command
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "argument"),
+    [
+        ("help", CommandKind.HELP, ""),
+        ("  HELP ", CommandKind.HELP, ""),
+        ("", CommandKind.HELP, ""),
+        (None, CommandKind.HELP, ""),
+        ("search 7zip", CommandKind.SEARCH, "7zip"),
+        ("Search   visual   studio code", CommandKind.SEARCH, "visual studio code"),
+        ("<at>Greenlight</at> search notepad++", CommandKind.SEARCH, "notepad++"),
+        ("request 7zip.7zip", CommandKind.REQUEST, "7zip.7zip"),
+        ("request Microsoft.VisualStudioCode", CommandKind.REQUEST, "Microsoft.VisualStudioCode"),
+        ("status", CommandKind.STATUS, ""),
+        ("my requests", CommandKind.STATUS, ""),
+        ("My Requests", CommandKind.STATUS, ""),
+        ("pending", CommandKind.PENDING, ""),
+        ("<p>pending</p>", CommandKind.PENDING, ""),
+        ("please install photoshop", CommandKind.UNKNOWN, "please install photoshop"),
+    ],
+)
+def test_commands_are_recognised(text, kind, argument) -> None:
+    command = parse_command(text)
+    assert (command.kind, command.argument, command.problem) == (kind, argument, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "problem"),
+    [
+        ("search", CommandKind.SEARCH, "Tell me what to look for"),
+        ("search " + "x" * 101, CommandKind.SEARCH, "under 100 characters"),
+        ("request", CommandKind.REQUEST, "Tell me the package id"),
+        ("request ../../etc/passwd", CommandKind.REQUEST, "does not look like a WinGet package id"),
+        ("request 7zip 7zip", CommandKind.REQUEST, "does not look like a WinGet package id"),
+    ],
+)
+def test_unusable_arguments_say_why(text, kind, problem) -> None:
+    command = parse_command(text)
+    assert command.kind is kind
+    assert problem in command.problem
