@@ -19,7 +19,9 @@ from sandbox.winget_cdn.synthetic import sandbox_packages
 VECTORS = Path(__file__).resolve().parents[2] / "data" / "winget"
 EXPECTED: dict[str, dict] = json.loads((VECTORS / "expected_winget.json").read_text())
 SEED = Path(__file__).resolve().parents[3] / "sandbox" / "winget_cdn" / "seed" / "manifests"
-REAL_SOURCE_DIR = Path(os.environ.get("GREENLIGHT_WINGET_VECTORS", "/work/shared/data/winget")) / "real-source-v1"
+# shared/ sits beside the repository (on developers' machines and in CI's clean clone alike).
+SHARED_VECTORS = Path(__file__).resolve().parents[4] / "shared" / "data" / "winget"
+REAL_SOURCE_DIR = Path(os.environ.get("GREENLIGHT_WINGET_VECTORS", SHARED_VECTORS)) / "real-source-v1"
 
 
 def vector_policy(**changes: object) -> TrustPolicy:
