@@ -150,6 +150,7 @@ def start_azurite(
         "--skipApiVersionCheck",
         "--loose",
         "--disableProductStyleUrl",
+        "--disableTelemetry",  # no network here; its exporter otherwise keeps node alive after shutdown
         "--blobHost", "127.0.0.1", "--blobPort", str(ports.blob_port),
         "--queueHost", "127.0.0.1", "--queuePort", str(ports.queue_port),
         "--tableHost", "127.0.0.1", "--tablePort", str(ports.table_port),
