@@ -21,6 +21,7 @@ from greenlight.storage import (
     StorageAccount,
 )
 from tests.e2e.conftest import BotStack
+from tests.e2e.flows import JUSTIFICATION, request_7zip, request_id_in
 from tests.e2e.playground import (
     ADELE,
     ALEX,
@@ -36,15 +37,7 @@ from tests.e2e.playground import (
 
 pytestmark = [pytest.mark.e2e]
 
-JUSTIFICATION = "Our support team unpacks customer log archives (.7z) several times a day."
 CARD = "application/vnd.microsoft.card.adaptive"
-
-
-def _created_card(frame: dict[str, Any], *needles: str) -> bool:
-    if frame.get("action") != "createMessage" or frame.get("actionConversationId") != PERSONAL_CHAT_ID:
-        return False
-    text = card_text(card_of(frame["message"]))
-    return all(n in text for n in needles)
 
 
 def _updated(frame: dict[str, Any], message_id: str, *needles: str) -> bool:
@@ -63,35 +56,6 @@ def _bot_wrote(entry: dict[str, Any], conversation_id: str, activity_id: str | N
         return False
     text = card_text(card_of(activity))
     return all(n in text for n in needles)
-
-
-def request_id_in(card: dict[str, Any]) -> str:
-    """The request id the status card shows (its "Request" fact)."""
-    for element in card["body"]:
-        for fact in element.get("facts", []):
-            if fact["title"] == "Request":
-                return fact["value"]
-    raise AssertionError(f"no request id in {card_text(card)[:500]}")
-
-
-async def _request_7zip(pg: Playground) -> tuple[str, dict[str, Any]]:
-    """search → Request → form → Submit, as Alex. Returns the form's message id and the submit response."""
-    status, _ = await pg.say("search 7zip")
-    assert status == 200
-    results = await pg.chat.wait_for(lambda f: _created_card(f, "Results for", "7zip.7zip", "requestForm"))
-    results_id = results["message"]["messageId"]
-
-    status, body = await pg.click(
-        ALEX, PERSONAL_CHAT_ID, results_id, "requestForm", {"verb": "requestForm", "packageId": "7zip.7zip"}
-    )
-    assert status == 200, body
-    form = await pg.chat.wait_for(lambda f: _created_card(f, "Request 7-Zip", "submitRequest", "justification"))
-    form_id = form["message"]["messageId"]
-
-    data = {"verb": "submitRequest", "packageId": "7zip.7zip", "architecture": "x64", "justification": JUSTIFICATION}
-    status, body = await pg.click(ALEX, PERSONAL_CHAT_ID, form_id, "submitRequest", data)
-    assert status == 200, body
-    return form_id, body
 
 
 async def test_install_search_request_approve_refuse_and_double_click(bot_stack: BotStack, playground: Playground):
@@ -114,7 +78,7 @@ async def test_install_search_request_approve_refuse_and_double_click(bot_stack:
     assert stored.service_url.startswith("http://localhost:") or stored.service_url.startswith("http://127.0.0.1:")
 
     # 2-3. search → results card; Request → form; Submit → the form becomes the status card
-    form_id, body = await _request_7zip(pg)
+    form_id, body = await request_7zip(pg)
     assert body["type"] == CARD and "PendingApproval" in card_text(body["value"]), body
     request = requests.get(TENANT_ID, request_id_in(body["value"])).value
     assert request.requester_oid == ALEX.oid
@@ -203,7 +167,7 @@ async def test_simultaneous_clicks_by_two_approvers_record_exactly_one_decision(
     pg = playground
     account = StorageAccount.from_connection_string(bot_stack.storage_connection)
     await pg.install()
-    _, body = await _request_7zip(pg)
+    _, body = await request_7zip(pg)
     request_id = request_id_in(body["value"])
     assert RequestRepository(account).get(TENANT_ID, request_id).value.status is RequestStatus.PENDING_APPROVAL
     cards = {c.approver_oid: c for c in ApprovalCardRepository(account).list(request_id)}

@@ -1,0 +1,54 @@
+"""The text commands in the Playground: `my requests`, `pending` → Review → Approve, and help for anything else."""
+
+from __future__ import annotations
+
+import pytest
+
+from greenlight.storage import DecisionRepository, StorageAccount
+from tests.e2e.conftest import BotStack
+from tests.e2e.flows import _created_card, megan_requests_7zip, megans_chat, request_7zip, request_id_in
+from tests.e2e.playground import ALEX, PERSONAL_CHAT_ID, Playground, card_of, card_text, logged_activity
+
+pytestmark = [pytest.mark.e2e]
+
+
+async def test_unknown_text_gets_help_not_silence(bot_stack: BotStack, playground: Playground) -> None:
+    status, _ = await playground.say("could you install photoshop for me?")
+    assert status == 200
+    await playground.chat.wait_for(
+        lambda f: f.get("action") == "createMessage" and "I did not understand that" in f["message"].get("text", "")
+    )
+
+
+async def test_my_requests_lists_the_new_request(bot_stack: BotStack, playground: Playground) -> None:
+    await playground.install()
+    _, body = await request_7zip(playground)
+    request_id = request_id_in(body["value"])
+    await playground.say("my requests")
+    await playground.chat.wait_for(lambda f: _created_card(f, "Your requests", request_id, "PendingApproval"))
+
+
+async def test_pending_review_then_approve(bot_stack: BotStack, playground: Playground) -> None:
+    """Alex approves Megan's request from his `pending` list; Megan's status card shows the decision."""
+    account = StorageAccount.from_connection_string(bot_stack.storage_connection)
+    conversation = await megans_chat(playground, account)
+    megans_request = await megan_requests_7zip(playground, conversation)
+
+    await playground.say("pending")
+    listing = await playground.chat.wait_for(lambda f: _created_card(f, "Waiting for your approval", megans_request))
+    list_id = listing["message"]["messageId"]
+    review = {"verb": "review", "requestId": megans_request}
+    status, body = await playground.click(ALEX, PERSONAL_CHAT_ID, list_id, "review", review)
+    assert status == 200 and "Approval needed: 7zip.7zip" in card_text(body["value"]), body
+
+    approve = {"verb": "approve", "requestId": megans_request}
+    status, body = await playground.click(ALEX, PERSONAL_CHAT_ID, list_id, "approve", approve)
+    assert status == 200 and "Approved by Alex Wilber" in card_text(body["value"]), body
+    assert DecisionRepository(account).get(megans_request, 0).approver_oid == ALEX.oid
+    await playground.log.wait_for(
+        lambda e: (
+            (logged_activity(e).get("conversation") or {}).get("id") == conversation
+            and "Approved by Alex Wilber" in card_text(card_of(logged_activity(e)))
+            and "PendingApproval" not in card_text(card_of(logged_activity(e)))
+        )
+    )
