@@ -98,6 +98,16 @@ async def test_install_search_request_approve_refuse_and_double_click(bot_stack:
         )
         assert references.get(TENANT_ID, user.oid).reference["conversation"]["id"] == card.conversation_id
 
+    # 4b. Teams retrying the Submit invoke (same form message) neither duplicates the request nor re-sends cards
+    before = len(requests.list_by_requester(TENANT_ID, ALEX.oid, 100).items)
+    data = {"verb": "submitRequest", "packageId": "7zip.7zip", "architecture": "x64", "justification": JUSTIFICATION}
+    status, retried = await pg.click(ALEX, PERSONAL_CHAT_ID, form_id, "submitRequest", data)
+    assert status == 200 and request_id_in(retried["value"]) == request.request_id, retried
+    assert {c.approver_oid: c.activity_id for c in approval_cards.list(request.request_id)} == {
+        oid: c.activity_id for oid, c in cards.items()
+    }
+    assert len(requests.list_by_requester(TENANT_ID, ALEX.oid, 100).items) == before
+
     # 5. refused clicks: the requester on his own request, and a non-approver (Isaiah) — nothing recorded
     approve = {"verb": "approve", "requestId": request.request_id}
     status, body = await pg.click(ALEX, PERSONAL_CHAT_ID, form_id, "approve", approve)
