@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yaml
 
-# Users of the Playground's config file. Their channel ids equal their Entra object ids, the form Teams accepts
-# as `members[].id` when the bot creates a 1:1 chat, so the bot's create-conversation path runs unmodified.
-TENANT_ID = "5f0c1b7e-3d2a-4c8b-9e6f-1a2b3c4d5e6f"
-BOT_ID = "28:7c9e6679-7425-40de-944b-e07fc1f90ae7"
-PERSONAL_CHAT_ID = "a:1Greenlight-e2e-personal-chat"
+# The Playground's users come from teams/playground.yml (also meant for `make run`). Their channel ids equal their
+# Entra object ids, the form Teams accepts as `members[].id` when the bot creates a 1:1 chat, so the bot's
+# create-conversation path runs unmodified.
+CONFIG_FILE = Path(__file__).resolve().parents[2] / "teams" / "playground.yml"
+_CONFIG = yaml.safe_load(CONFIG_FILE.read_text())
 
 
 @dataclass(frozen=True)
@@ -35,45 +37,23 @@ class User:
         return f"{self.given} {self.surname}"
 
 
-ALEX = User("4c1e8f3a-7b2d-4e6f-9a01-2b3c4d5e6f70", "Alex", "Wilber")  # the Playground's current user
-MEGAN = User("8d2f9a4b-1c3e-4f5a-8b6c-7d8e9f0a1b21", "Megan", "Bowen")
-ADELE = User("1b3c5d7e-9f0a-4b2c-8d4e-6f8a0b2c4d62", "Adele", "Vance")
-ISAIAH = User("5e7f9a1b-3c5d-4e6f-a8b0-c2d4e6f8a093", "Isaiah", "Langer")
-PATTI = User("2a4c6e8f-0b1d-4c3e-9f5a-7b9d1f3a5c04", "Patti", "Fernandez")
-LYNNE = User("9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c65", "Lynne", "Robbins")
-OTHERS = (MEGAN, ADELE, ISAIAH, PATTI, LYNNE)
+def _user(entry: dict[str, Any]) -> User:
+    assert entry["id"] == entry["aadObjectId"], "teams/playground.yml: channel id must equal the object id"
+    return User(entry["aadObjectId"], entry["givenName"], entry["surname"])
 
 
-def _user_yaml(user: User, indent: str) -> str:
-    lines = [
-        f"id: {user.oid}",
-        f"name: {user.name}",
-        f"userPrincipleName: {user.given.lower()}@contoso.example",
-        f"aadObjectId: {user.oid}",
-        f"givenName: {user.given}",
-        f"surname: {user.surname}",
-        f"email: {user.given.lower()}@contoso.example",
-    ]
-    return "\n".join(indent + line for line in lines)
+TENANT_ID: str = _CONFIG["tenantId"]
+BOT_ID: str = _CONFIG["bot"]["id"]
+PERSONAL_CHAT_ID: str = _CONFIG["personalChat"]["id"]
+ALEX = _user(_CONFIG["currentUser"])  # the Playground's current user: the one its web UI speaks as
+MEGAN, ADELE, ISAIAH, PATTI, LYNNE = (_user(u) for u in _CONFIG["users"])
 
 
 def write_config(work_dir: Path) -> Path:
     """`.m365agentsplayground.yml` in the Playground's working directory (it reads it from there)."""
-    users = "\n".join("  - " + _user_yaml(u, "    ").lstrip() for u in OTHERS)
-    text = (
-        'version: "0.1.1"\n'
-        f"tenantId: {TENANT_ID}\n"
-        f"bot:\n  id: {BOT_ID}\n  name: Greenlight\n"
-        f"currentUser:\n{_user_yaml(ALEX, '  ')}\n"
-        f"users:\n{users}\n"
-        f"personalChat:\n  id: {PERSONAL_CHAT_ID}\n"
-        "groupChat:\n  id: 19:e2e-group@thread.v2\n  name: Group Chat\n"
-        "team:\n  id: 19:e2e-team@thread.tacv2\n  name: IT\n  aadGroupId: 0d6f3f2e-8c1b-4d4a-9a7e-3b5c7d9e1f20\n"
-        "  channels:\n    - id: 19:e2e-announcements@thread.tacv2\n      name: Announcements\n"
-    )
     work_dir.mkdir(parents=True, exist_ok=True)
     path = work_dir / ".m365agentsplayground.yml"
-    path.write_text(text)
+    shutil.copyfile(CONFIG_FILE, path)
     return path
 
 

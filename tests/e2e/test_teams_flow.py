@@ -25,6 +25,7 @@ from tests.e2e.flows import JUSTIFICATION, request_7zip, request_id_in
 from tests.e2e.playground import (
     ADELE,
     ALEX,
+    BOT_ID,
     ISAIAH,
     MEGAN,
     PERSONAL_CHAT_ID,
@@ -121,7 +122,7 @@ async def test_install_search_request_approve_refuse_and_double_click(bot_stack:
         "channelId": "msteams",
         "serviceUrl": stored.service_url,
         "from": {"id": ISAIAH.oid, "aadObjectId": ISAIAH.oid, "name": ISAIAH.name},
-        "recipient": {"id": "28:7c9e6679-7425-40de-944b-e07fc1f90ae7"},
+        "recipient": {"id": BOT_ID},
         "conversation": {"id": megan_card.conversation_id, "conversationType": "personal", "tenantId": TENANT_ID},
         "channelData": {"tenant": {"id": TENANT_ID}},
         "replyToId": megan_card.activity_id,
