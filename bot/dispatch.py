@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from bot.approvals import ApproverDirectory
-from bot.cards import approval_card, decided_card, request_status_card
+from bot.cards import Progress, approval_card, decided_card, request_status_card
 from bot.notifier import NotificationError, ProactiveNotifier, SentCard
 from bot.request_cards import RequesterCardRepository
 from greenlight.models import Decision, Request, RequestStatus, Versioned
@@ -81,6 +81,20 @@ class ApprovalDispatch:
             except ConcurrencyConflict:
                 current = self._requests.get(current.value.tenant_id, current.value.request_id)
         return current.value
+
+    async def show_progress(self, request: Request, progress: Progress | None) -> bool:
+        """Refresh the requester's status card in place, e.g. with the workflow's `{stage, percent, message}`.
+
+        False when the requester has no card for this request (requested through the API) or it is gone.
+        """
+        mine = await asyncio.to_thread(self._requester_cards.get, request.request_id, request.requester_oid)
+        if mine is None:
+            return False
+        try:
+            return await self._notifier.update_card(mine, request_status_card(request, progress))
+        except NotificationError as error:
+            log.warning("status card for %s not updated: %s", request.request_id, error)
+            return False
 
     async def update_everywhere(self, request: Request, decision: Decision, *, skip_activity_id: str | None) -> int:
         """Replace every approver's card with the decided card, and the requester's status card; returns updates."""

@@ -7,6 +7,7 @@ The notifier, botbuilder's adapter and connector client, and Table Storage (Azur
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from bot.cards import Progress
 from bot.notifier import (
     NotificationError,
     ProactiveNotifier,
@@ -24,6 +26,7 @@ from bot.notifier import (
 )
 from bot.runtime import BotRuntime
 from bot.settings import AppType, BotSettings
+from greenlight.models import Request, RequestStatus
 from greenlight.settings import Environment
 from greenlight.storage import ConversationReferenceRepository, StorageAccount
 
@@ -190,3 +193,35 @@ async def test_update_replaces_the_card_in_place_and_reports_a_missing_one(harne
     assert path == "/v3/conversations/a:1chat/activities/act-42" and body["id"] == "act-42"
     connector.answer("update", (404, {"error": {"code": "ActivityNotFoundInConversation", "message": "no"}}))
     assert await harness.notifier.update_card(target, CARD) is False
+
+
+async def test_requester_status_card_shows_workflow_progress(storage_connection_string: str, connector: Connector):
+    """The workflow's custom status reaches the requester's card as a progress bar, replaced in place."""
+    settings = BotSettings(
+        environment=Environment.LOCAL, app_id=None, app_type=AppType.MULTI_TENANT, app_tenant_id=None
+    )
+    runtime = BotRuntime.build(settings, StorageAccount.from_connection_string(storage_connection_string))
+    request = Request(
+        tenant_id=str(uuid.uuid4()),
+        request_id=uuid.uuid4().hex,
+        requester_oid=str(uuid.uuid4()),
+        requester_name="Requester",
+        package_id="7zip.7zip",
+        package_version="26.03",
+        architecture="x64",
+        scope="machine",
+        justification="archives",
+        status=RequestStatus.PUBLISHING,
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    dispatch = runtime.services.dispatch
+    assert await dispatch.show_progress(request, Progress("Uploading", 40, "block 4 of 10")) is False  # no card yet
+    card = SentCard(request.tenant_id, "a:1requester", "act-7", connector.base_url)
+    runtime.services.requester_cards.put(request.request_id, request.requester_oid, card)
+    assert await dispatch.show_progress(request, Progress("Uploading", 40, "block 4 of 10")) is True
+    [(_, path, body)] = connector.of("update")
+    assert path == "/v3/conversations/a:1requester/activities/act-7"
+    content = body["attachments"][0]["content"]
+    bar = next(e for e in content["body"] if e["type"] == "ColumnSet")
+    assert [c["width"] for c in bar["columns"]] == [40, 60]
+    assert "block 4 of 10" in str(content)
