@@ -7,9 +7,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import Activity, ActivityTypes, ErrorResponseException
+from msrest.exceptions import ClientRequestError
 
 from bot.approvals import Outcome
 from bot.cards import (
@@ -27,7 +29,7 @@ from bot.cards.search import MAX_RESULTS, VERB_REQUEST_FORM
 from bot.cards.status import VERB_REVIEW
 from bot.catalog import CatalogUnavailableError
 from bot.commands import HELP_TEXT, CommandKind, parse_command
-from bot.notifier import SentCard, stored_bot_account
+from bot.notifier import SentCard, disable_connector_retries, stored_bot_account
 from bot.references import is_personal, serialize_reference, tenant_of
 from bot.request_intake import InvalidRequestInput, SubmittedForm
 from bot.services import BotServices
@@ -57,6 +59,7 @@ class ApprovalBot(TeamsActivityHandler):
     # ------------------------------------------------------------------ turn plumbing
 
     async def on_turn(self, turn_context: TurnContext) -> None:
+        disable_connector_retries(turn_context)  # in-turn calls fail fast; Teams retries the activity itself
         await self._remember(turn_context)
         try:
             await super().on_turn(turn_context)
@@ -304,7 +307,11 @@ class ApprovalBot(TeamsActivityHandler):
         if activity.reply_to_id:
             update = MessageFactory.attachment(CardFactory.adaptive_card(card))
             update.id = activity.reply_to_id
-            await turn_context.update_activity(update)
+            try:
+                await turn_context.update_activity(update)
+            except (ErrorResponseException, ClientRequestError, requests.RequestException) as error:
+                # The decision is stored; the clicker still gets the decided card as the invoke response.
+                log.warning("could not update the clicked card in place: %s", type(error).__name__)
         if result.outcome is Outcome.RECORDED:
             await self._s.dispatch.update_everywhere(
                 result.request, result.decision, skip_activity_id=activity.reply_to_id

@@ -28,6 +28,7 @@ from botbuilder.schema import (
     ConversationReference,
     ErrorResponseException,
 )
+from msrest.exceptions import ClientRequestError
 
 from bot.rate_limit import ConversationRateLimiter
 from bot.references import load_reference, serialize_reference
@@ -189,11 +190,16 @@ class ProactiveNotifier:
     async def _call(self, reference: ConversationReference, logic: Callable[[TurnContext], Awaitable[None]]) -> None:
         self._check_service_url(reference.service_url)
         await self._limiter.acquire(reference.conversation.id)
+
+        async def single_attempt(context: TurnContext) -> None:
+            disable_connector_retries(context)
+            await logic(context)
+
         for attempt in range(1, self._max_attempts + 1):
             try:
-                await self._adapter.continue_conversation(reference, logic, self._bot_app_id)
+                await self._adapter.continue_conversation(reference, single_attempt, self._bot_app_id)
                 return
-            except (ErrorResponseException, requests.ConnectionError, requests.Timeout) as error:
+            except (ErrorResponseException, ClientRequestError, requests.RequestException) as error:
                 status, code = _status_and_code(error)
                 if status == 403:
                     raise RecipientUnreachable(f"the user blocked or removed the bot ({code or 'Forbidden'})") from None
@@ -237,7 +243,7 @@ class ProactiveNotifier:
             await self._adapter.create_conversation(
                 self._bot_app_id, remember, parameters, channel_id="msteams", service_url=service_url
             )
-        except (ErrorResponseException, requests.RequestException) as error:
+        except (ErrorResponseException, ClientRequestError, requests.RequestException) as error:
             status, code = _status_and_code(error)
             if status == 403:
                 raise RecipientUnreachable(f"cannot start a chat with {aad_object_id} ({code})") from None
@@ -246,6 +252,17 @@ class ProactiveNotifier:
         data["user"] = {"id": aad_object_id, "aadObjectId": aad_object_id}
         await asyncio.to_thread(self._references.upsert, tenant_id, aad_object_id, data, service_url, None)
         return load_reference(data, tenant_id)
+
+
+def disable_connector_retries(context: TurnContext) -> None:
+    """One retry policy, ours. botbuilder's connector client (msrest over urllib3) silently retries 408/5xx three
+    times with backoff, which would multiply the notifier's attempts and stretch an invoke turn by seconds; with
+    this, a 5xx comes back at once as an ErrorResponseException carrying its status."""
+    client = context.turn_state.get(CloudAdapterBase.BOT_CONNECTOR_CLIENT_KEY)
+    if client is not None:
+        policy = client.config.retry_policy.policy  # a urllib3 Retry
+        policy.total = 0
+        policy.status_forcelist = set()
 
 
 def stored_bot_account(stored: StoredConversationReference | None) -> dict[str, Any] | None:

@@ -195,6 +195,15 @@ async def test_update_replaces_the_card_in_place_and_reports_a_missing_one(harne
     assert await harness.notifier.update_card(target, CARD) is False
 
 
+async def test_update_retries_are_counted_once(harness: Harness, connector: Connector):
+    """botbuilder's connector client would retry a 5xx PUT by itself; the notifier's budget is the only one."""
+    target = SentCard(harness.tenant, "a:1chat", "act-43", connector.base_url)
+    connector.answer("update", *[(503, {})] * 10)
+    with pytest.raises(NotificationError, match="503"):
+        await harness.notifier.update_card(target, CARD)
+    assert len(connector.of("update")) == 4 and len(harness.sleeps) == 3
+
+
 async def test_requester_status_card_shows_workflow_progress(storage_connection_string: str, connector: Connector):
     """The workflow's custom status reaches the requester's card as a progress bar, replaced in place."""
     settings = BotSettings(
