@@ -9,6 +9,7 @@ from enum import StrEnum
 MAX_QUERY_CHARS = 100
 # WinGet package identifiers: Publisher.Name segments of letters, digits and - _ . + (see winget-pkgs rules).
 _PACKAGE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_.+]{0,127}$")
+_REQUEST_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 _MENTION = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -54,6 +55,12 @@ def parse_command(text: str | None) -> Command:
         if len(rest) > MAX_QUERY_CHARS:
             return Command(CommandKind.SEARCH, problem=f"Keep the search under {MAX_QUERY_CHARS} characters.")
         return Command(CommandKind.SEARCH, rest)
+    if verb == "status":
+        if not _REQUEST_ID.fullmatch(rest):
+            return Command(
+                CommandKind.STATUS, problem="Use `status` alone, or `status` and a request id from the list."
+            )
+        return Command(CommandKind.STATUS, rest.lower())
     if verb == "request":
         if not rest:
             return Command(CommandKind.REQUEST, problem="Tell me the package id, e.g. `request 7zip.7zip`.")
@@ -67,7 +74,7 @@ HELP_TEXT = (
     "I can get approved software onto your Windows device.\n\n"
     "- `search` and a name, e.g. `search 7zip` — find a package in the WinGet catalog\n"
     "- `request` and a package id, e.g. `request 7zip.7zip` — ask for it (you will be asked why)\n"
-    "- `status` or `my requests` — see how your requests are doing\n"
+    "- `status` or `my requests` — see how your requests are doing; `status` and a request id for one of them\n"
     "- `pending` — requests waiting for your approval (approvers)\n"
     "- `help` — this message"
 )

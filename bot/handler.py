@@ -34,7 +34,7 @@ from bot.references import is_personal, serialize_reference, tenant_of
 from bot.request_intake import InvalidRequestInput, SubmittedForm
 from bot.services import BotServices
 from greenlight.models import RequestStatus, Verdict
-from greenlight.storage import NotFound
+from greenlight.storage import InvalidKey, NotFound
 
 log = logging.getLogger("greenlight.bot")
 
@@ -120,6 +120,8 @@ class ApprovalBot(TeamsActivityHandler):
             await self._search(turn_context, command.argument)
         elif command.kind is CommandKind.REQUEST:
             await self._request_form(turn_context, command.argument)
+        elif command.kind is CommandKind.STATUS and command.argument:
+            await self._one_request(turn_context, command.argument)
         elif command.kind is CommandKind.STATUS:
             await self._my_requests(turn_context)
         elif command.kind is CommandKind.PENDING:
@@ -164,6 +166,23 @@ class ApprovalBot(TeamsActivityHandler):
         await self._send_card(
             turn_context, request_list_card("Your requests", items, "You have no requests yet. Try `search`.")
         )
+
+    async def _one_request(self, turn_context: TurnContext, request_id: str) -> None:
+        """One request with its decision, for its requester or one of its approvers only."""
+        activity = turn_context.activity
+        tenant_id, oid = tenant_of(activity), _oid(activity)
+        try:
+            current = await asyncio.to_thread(self._s.requests.get, tenant_id or "", request_id)
+        except (NotFound, InvalidKey):
+            current = None
+        request = current.value if current is not None else None
+        if request is None or (
+            request.requester_oid.lower() != oid and not self._s.approvals.is_approver(request, oid)
+        ):
+            await turn_context.send_activity("I found no request of yours with that id.")
+            return
+        decision = await asyncio.to_thread(self._s.decisions.get, request_id, request.stage)
+        await self._send_card(turn_context, request_status_card(request, decision=decision))
 
     async def _pending(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity

@@ -26,6 +26,12 @@ async def test_my_requests_lists_the_new_request(bot_stack: BotStack, playground
     request_id = request_id_in(body["value"])
     await playground.say("my requests")
     await playground.chat.wait_for(lambda f: _created_card(f, "Your requests", request_id, "PendingApproval"))
+    await playground.say(f"status {request_id}")
+    await playground.chat.wait_for(lambda f: _created_card(f, "7zip.7zip — PendingApproval", request_id, "x64"))
+    await playground.say("status " + "0" * 32)
+    await playground.chat.wait_for(
+        lambda f: f.get("action") == "createMessage" and "no request of yours" in f["message"].get("text", "")
+    )
 
 
 async def test_pending_review_then_approve(bot_stack: BotStack, playground: Playground) -> None:
