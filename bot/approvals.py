@@ -14,8 +14,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 
+from bot.approvers import ApproverDirectory
 from greenlight.models import Decision, Request, RequestStatus, Verdict, Versioned, utc_now
 from greenlight.storage import (
     AlreadyDecided,
@@ -29,20 +29,6 @@ from greenlight.storage import (
 log = logging.getLogger("greenlight.bot.approvals")
 
 OPEN_STATUSES = frozenset({RequestStatus.SUBMITTED, RequestStatus.PENDING_APPROVAL})
-
-
-class ApproverDirectory(Protocol):
-    def approvers_for(self, request: Request) -> frozenset[str]: ...
-
-
-@dataclass(frozen=True)
-class ConfiguredApprovers:
-    """Approvers from settings (GREENLIGHT_APPROVER_OIDS) until approval policies exist; never the requester."""
-
-    oids: frozenset[str]
-
-    def approvers_for(self, request: Request) -> frozenset[str]:
-        return frozenset(o for o in self.oids if o != request.requester_oid.lower())
 
 
 class Outcome(StrEnum):

@@ -11,7 +11,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from bot.approvals import ApproverDirectory
+from bot.approvers import ApproverDirectory
 from bot.cards import Progress, approval_card, decided_card, request_status_card
 from bot.notifier import NotificationError, ProactiveNotifier, SentCard
 from bot.request_cards import RequesterCardRepository
@@ -46,6 +46,7 @@ class ApprovalDispatch:
         """Card to every approver (never the requester); returns the request and who got a card."""
         request = current.value
         card = approval_card(request)
+        await self._approvers.refresh()
         approvers = sorted(self._approvers.approvers_for(request))
 
         async def deliver(oid: str) -> str | None:

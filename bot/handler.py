@@ -169,6 +169,7 @@ class ApprovalBot(TeamsActivityHandler):
 
     async def _one_request(self, turn_context: TurnContext, request_id: str) -> None:
         """One request with its decision, for its requester or one of its approvers only."""
+        await self._s.approvers.refresh()
         activity = turn_context.activity
         tenant_id, oid = tenant_of(activity), _oid(activity)
         try:
@@ -187,13 +188,15 @@ class ApprovalBot(TeamsActivityHandler):
     async def _pending(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         tenant_id, oid = tenant_of(activity), _oid(activity)
-        if not tenant_id or not oid or oid not in self._s.settings.approver_oids:
-            await turn_context.send_activity("You are not an approver, so nothing is waiting for you.")
+        await self._s.approvers.refresh()
+        if not tenant_id or not oid:
+            await turn_context.send_activity("I could not tell who you are, so I cannot list approvals.")
             return
         page = await asyncio.to_thread(self._s.requests.list_by_status, tenant_id, RequestStatus.PENDING_APPROVAL, 50)
         mine = [r for r in page.items if self._s.approvals.is_approver(r, oid)]
         await self._send_card(
-            turn_context, request_list_card("Waiting for your approval", mine, "Nothing is waiting.", reviewable=True)
+            turn_context,
+            request_list_card("Waiting for your approval", mine, "Nothing is waiting for you.", reviewable=True),
         )
 
     # ------------------------------------------------------------------ card actions
@@ -308,6 +311,7 @@ class ApprovalBot(TeamsActivityHandler):
         self, turn_context: TurnContext, tenant_id: str, oid: str, verb: str, data: dict[str, Any]
     ) -> ActionResult:
         activity = turn_context.activity
+        await self._s.approvers.refresh()
         result = await asyncio.to_thread(
             lambda: self._s.approvals.decide(
                 tenant_id=tenant_id,
@@ -338,6 +342,7 @@ class ApprovalBot(TeamsActivityHandler):
         return ActionResult(card=card)
 
     async def _review(self, tenant_id: str, oid: str, request_id: str) -> ActionResult:
+        await self._s.approvers.refresh()
         try:
             current = await asyncio.to_thread(self._s.requests.get, tenant_id, request_id)
         except NotFound:

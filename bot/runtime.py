@@ -12,7 +12,8 @@ from typing import Any
 from botbuilder.core import CloudAdapterBase
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
-from bot.approvals import ApprovalService, ApproverDirectory, ConfiguredApprovers
+from bot.approvals import ApprovalService
+from bot.approvers import ApproverDirectory, ConfiguredApprovers, GroupApprovers
 from bot.catalog import CatalogFactory, default_catalog
 from bot.dispatch import ApprovalDispatch
 from bot.handler import ApprovalBot
@@ -21,6 +22,8 @@ from bot.request_cards import RequesterCardRepository
 from bot.request_intake import RequestIntake
 from bot.services import BotServices
 from bot.settings import BotSettings
+from greenlight.graph.client import open_graph_client
+from greenlight.graph.settings import GraphSettings
 from greenlight.settings import SettingsError
 from greenlight.storage import (
     ApprovalCardRepository,
@@ -72,7 +75,7 @@ class BotRuntime:
         requests = RequestRepository(account)
         decisions = DecisionRepository(account)
         audit = AuditLog(account)
-        approvers = approvers or ConfiguredApprovers(settings.approver_oids)
+        approvers = approvers or _approver_directory(settings)
         notifier = ProactiveNotifier(adapter, settings, references)
         requester_cards = RequesterCardRepository(account)
         services = BotServices(
@@ -89,6 +92,18 @@ class BotRuntime:
             catalog=catalog,
         )
         return cls(settings, authentication, adapter, ApprovalBot(services), services)
+
+
+def _approver_directory(settings: BotSettings) -> ApproverDirectory:
+    if settings.approver_group_id is None:
+        return ConfiguredApprovers(settings.approver_oids)
+
+    def graph():  # Graph settings are read when the group is first needed, not at start
+        return open_graph_client(GraphSettings.from_env())
+
+    return GroupApprovers(
+        settings.approver_oids, settings.approver_group_id, graph, ttl_seconds=settings.approver_group_cache_seconds
+    )
 
 
 _runtime: BotRuntime | None = None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.approvals import ApprovalService, ApproverDirectory
+from bot.approvals import ApprovalService
+from bot.approvers import ApproverDirectory
 from bot.catalog import CatalogFactory
 from bot.dispatch import ApprovalDispatch
 from bot.notifier import ProactiveNotifier

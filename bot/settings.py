@@ -7,6 +7,7 @@ id botbuilder disables inbound authentication, and anyone could post activities 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -23,6 +24,16 @@ DEFAULT_SERVICE_URL_HOSTS = (
 # Where Teams 1:1 chats are created when no reference for the tenant is known (what the Agents SDK uses too).
 DEFAULT_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _guid(reader: EnvReader, name: str) -> str | None:
+    value = reader.optional(name)
+    if value is None:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise SettingsError(f"{name} must be a GUID (an Entra object id), got {value!r}") from None
 
 
 class AppType(StrEnum):
@@ -51,6 +62,8 @@ class BotSettings:
     default_service_url: str = DEFAULT_SERVICE_URL
     allowed_tenants: tuple[str, ...] = ()
     approver_oids: frozenset[str] = frozenset()
+    approver_group_id: str | None = None
+    approver_group_cache_seconds: int = 300
 
     @property
     def is_local(self) -> bool:
@@ -98,6 +111,10 @@ class BotSettings:
             default_service_url=default_service_url + "/",
             allowed_tenants=tuple(t.lower() for t in allowed_tenants),
             approver_oids=frozenset(o.lower() for o in reader.string_list("GREENLIGHT_APPROVER_OIDS")),
+            approver_group_id=_guid(reader, "GREENLIGHT_APPROVER_GROUP_ID"),
+            approver_group_cache_seconds=reader.integer(
+                "GREENLIGHT_APPROVER_GROUP_CACHE_SECONDS", 300, minimum=10, maximum=86_400
+            ),
         )
 
     def is_allowed_service_url(self, service_url: str | None) -> bool:

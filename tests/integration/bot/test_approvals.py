@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.approvals import ApprovalService, ConfiguredApprovers, Outcome
+from bot.approvals import ApprovalService, Outcome
+from bot.approvers import ConfiguredApprovers
 from greenlight.models import Request, RequestStatus, Verdict
 from greenlight.storage import AuditLog, DecisionRepository, RequestRepository, StorageAccount
 
