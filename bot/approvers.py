@@ -1,7 +1,8 @@
 """Who approves, until approval policies exist: configured object ids, optionally plus an Entra group's members.
 
-`GREENLIGHT_APPROVER_OIDS` names approvers directly; `GREENLIGHT_APPROVER_GROUP_ID` adds the group's direct
-members, read from Microsoft Graph (`/groups/{id}/members`, v1.0) and cached for
+`GREENLIGHT_APPROVER_OIDS` names approvers directly; `GREENLIGHT_APPROVER_GROUP_IDS` (the groups that also grant
+the API's Approver role) adds their direct members, read from Microsoft Graph (`/groups/{id}/members`, v1.0) and
+cached for
 `GREENLIGHT_APPROVER_GROUP_CACHE_SECONDS`. The handler calls `refresh()` before it needs the set; a Graph failure
 keeps the members last read (none before the first success: fail closed), and is logged. A requester is never
 an approver of their own request.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -49,13 +50,13 @@ class GroupApprovers(ConfiguredApprovers):
     def __init__(
         self,
         oids: frozenset[str],
-        group_id: str,
+        group_ids: Sequence[str],
         graph: GraphFactory,
         ttl_seconds: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(oids)
-        self.group_id = group_id
+        self.group_ids = tuple(group_ids)
         self._graph = graph
         self._ttl = ttl_seconds
         self._clock = clock
@@ -73,15 +74,15 @@ class GroupApprovers(ConfiguredApprovers):
             if self._fresh():
                 return
             try:
+                members: set[str] = set()
                 async with self._graph() as graph:
-                    members = {
-                        str(item["id"]).lower()
-                        async for item in graph.paged(f"groups/{self.group_id}/members", version=DIRECTORY_API)
-                        if item.get("id")
-                    }
+                    for group_id in self.group_ids:
+                        async for item in graph.paged(f"groups/{group_id}/members", version=DIRECTORY_API):
+                            if item.get("id"):
+                                members.add(str(item["id"]).lower())
             except Exception as error:  # noqa: BLE001 - Graph, token and settings errors all mean "keep what we had"
-                log.error("approver group %s could not be read (%s); keeping %d known members",
-                          self.group_id, type(error).__name__, len(self._members))  # fmt: skip
+                log.error("approver groups could not be read (%s); keeping %d known members",
+                          type(error).__name__, len(self._members))  # fmt: skip
                 return
             self._members = frozenset(members)
             self._read_at = self._clock()

@@ -95,14 +95,14 @@ class BotRuntime:
 
 
 def _approver_directory(settings: BotSettings) -> ApproverDirectory:
-    if settings.approver_group_id is None:
+    if not settings.approver_group_ids:
         return ConfiguredApprovers(settings.approver_oids)
 
     def graph():  # Graph settings are read when the group is first needed, not at start
         return open_graph_client(GraphSettings.from_env())
 
     return GroupApprovers(
-        settings.approver_oids, settings.approver_group_id, graph, ttl_seconds=settings.approver_group_cache_seconds
+        settings.approver_oids, settings.approver_group_ids, graph, ttl_seconds=settings.approver_group_cache_seconds
     )
 
 

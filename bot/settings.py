@@ -26,14 +26,15 @@ DEFAULT_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-def _guid(reader: EnvReader, name: str) -> str | None:
-    value = reader.optional(name)
-    if value is None:
-        return None
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise SettingsError(f"{name} must be a GUID (an Entra object id), got {value!r}") from None
+def _guids(reader: EnvReader, name: str) -> tuple[str, ...]:
+    """Comma-separated Entra object ids (the same variable the API reads for its Approver role)."""
+    values = []
+    for value in reader.string_list(name):
+        try:
+            values.append(str(uuid.UUID(value)))
+        except ValueError:
+            raise SettingsError(f"{name} must list GUIDs (Entra group object ids), got {value!r}") from None
+    return tuple(values)
 
 
 class AppType(StrEnum):
@@ -62,7 +63,7 @@ class BotSettings:
     default_service_url: str = DEFAULT_SERVICE_URL
     allowed_tenants: tuple[str, ...] = ()
     approver_oids: frozenset[str] = frozenset()
-    approver_group_id: str | None = None
+    approver_group_ids: tuple[str, ...] = ()
     approver_group_cache_seconds: int = 300
 
     @property
@@ -111,7 +112,7 @@ class BotSettings:
             default_service_url=default_service_url + "/",
             allowed_tenants=tuple(t.lower() for t in allowed_tenants),
             approver_oids=frozenset(o.lower() for o in reader.string_list("GREENLIGHT_APPROVER_OIDS")),
-            approver_group_id=_guid(reader, "GREENLIGHT_APPROVER_GROUP_ID"),
+            approver_group_ids=_guids(reader, "GREENLIGHT_APPROVER_GROUP_IDS"),
             approver_group_cache_seconds=reader.integer(
                 "GREENLIGHT_APPROVER_GROUP_CACHE_SECONDS", 300, minimum=10, maximum=86_400
             ),

@@ -64,9 +64,9 @@ def request_by(oid: str) -> Request:
 async def test_group_members_and_configured_oids_approve_but_never_the_requester(graph_settings) -> None:
     members = [str(uuid.uuid4()) for _ in range(3)]
     configured = str(uuid.uuid4())
-    group_id = await make_group(graph_settings, members)
+    groups = [await make_group(graph_settings, members[:2]), await make_group(graph_settings, members[2:])]
     graph = CountingGraph(graph_settings)
-    directory = GroupApprovers(frozenset({configured}), group_id, graph, ttl_seconds=300)
+    directory = GroupApprovers(frozenset({configured}), groups, graph, ttl_seconds=300)
     assert directory.approvers_for(request_by(str(uuid.uuid4()))) == {configured}  # before the first read
     await directory.refresh()
     assert directory.approvers_for(request_by(str(uuid.uuid4()))) == {configured, *members}
@@ -80,7 +80,7 @@ async def test_membership_changes_are_seen_after_the_cache_expires(graph_setting
     group_id = await make_group(graph_settings, [first])
     now = [1000.0]
     directory = GroupApprovers(
-        frozenset(), group_id, CountingGraph(graph_settings), ttl_seconds=60, clock=lambda: now[0]
+        frozenset(), [group_id], CountingGraph(graph_settings), ttl_seconds=60, clock=lambda: now[0]
     )
     await directory.refresh()
     async with open_graph_client(graph_settings) as graph:
@@ -98,13 +98,13 @@ async def test_an_unreadable_group_fails_closed_and_keeps_known_members(graph_se
     group_id = await make_group(graph_settings, [member])
     now = [0.0]
     directory = GroupApprovers(
-        frozenset(), group_id, CountingGraph(graph_settings), ttl_seconds=10, clock=lambda: now[0]
+        frozenset(), [group_id], CountingGraph(graph_settings), ttl_seconds=10, clock=lambda: now[0]
     )
     await directory.refresh()
-    directory.group_id = str(uuid.uuid4())  # the group was deleted (Graph answers 404 from now on)
+    directory.group_ids = (str(uuid.uuid4()),)  # the group was deleted (Graph answers 404 from now on)
     now[0] += 11
     await directory.refresh()
     assert directory.approvers_for(request_by("x")) == {member}
-    missing = GroupApprovers(frozenset(), str(uuid.uuid4()), CountingGraph(graph_settings))
+    missing = GroupApprovers(frozenset(), [str(uuid.uuid4())], CountingGraph(graph_settings))
     await missing.refresh()
     assert missing.approvers_for(request_by("x")) == frozenset()

@@ -71,9 +71,9 @@ def test_approver_oids_are_normalised() -> None:
     assert settings.approver_oids == frozenset({"abc", "def"})
 
 
-def test_approver_group_must_be_a_guid() -> None:
-    with pytest.raises(SettingsError, match="GREENLIGHT_APPROVER_GROUP_ID must be a GUID"):
-        BotSettings.from_env({"GREENLIGHT_ENV": "local", "GREENLIGHT_APPROVER_GROUP_ID": "IT approvers"})
+def test_approver_groups_must_be_guids() -> None:
+    with pytest.raises(SettingsError, match="GREENLIGHT_APPROVER_GROUP_IDS must list GUIDs"):
+        BotSettings.from_env({"GREENLIGHT_ENV": "local", "GREENLIGHT_APPROVER_GROUP_IDS": "IT approvers"})
     group = "0D6F3F2E-8C1B-4D4A-9A7E-3B5C7D9E1F20"
-    settings = BotSettings.from_env({"GREENLIGHT_ENV": "local", "GREENLIGHT_APPROVER_GROUP_ID": group})
-    assert settings.approver_group_id == group.lower() and settings.approver_group_cache_seconds == 300
+    settings = BotSettings.from_env({"GREENLIGHT_ENV": "local", "GREENLIGHT_APPROVER_GROUP_IDS": f"{group}, "})
+    assert settings.approver_group_ids == (group.lower(),) and settings.approver_group_cache_seconds == 300
