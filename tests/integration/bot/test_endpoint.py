@@ -14,6 +14,9 @@ import pytest
 
 from bot.endpoint import MAX_ACTIVITY_BYTES, handle
 from bot.runtime import BotRuntime
+from bot.settings import AppType, BotSettings
+from greenlight.settings import Environment, Secret
+from greenlight.storage import StorageAccount
 from tests.integration.bot.conftest import APP_ID, SERVICE_URL, TENANT_ID, Signer, activity, http_request
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -143,3 +146,19 @@ def test_runtime_settings_name_what_is_missing() -> None:
     assert msi.auth_enabled and msi.allowed_tenants == (TENANT_ID,)
     assert msi.is_allowed_service_url(SERVICE_URL)
     assert not msi.is_allowed_service_url("http://127.0.0.1:5000/_connector")  # loopback only when local
+
+
+@pytest.mark.parametrize("app_type", [AppType.SINGLE_TENANT, AppType.USER_ASSIGNED_MSI, AppType.MULTI_TENANT])
+async def test_every_app_type_validates_inbound_tokens(storage_connection_string: str, signer: Signer, app_type):
+    """The identity kind changes how the bot gets its own tokens, never whether inbound ones are checked."""
+    settings = BotSettings(
+        environment=Environment.AZURE,
+        app_id=APP_ID,
+        app_type=app_type,
+        app_tenant_id=TENANT_ID,
+        app_password=None if app_type is AppType.USER_ASSIGNED_MSI else Secret("p", literal="offline"),
+    )
+    runtime = BotRuntime.build(settings, StorageAccount.from_connection_string(storage_connection_string))
+    assert (await handle(http_request(activity(), signer.token()), runtime)).status_code == 201
+    assert (await handle(http_request(activity(), signer.token(aud="other")), runtime)).status_code == 401
+    assert (await handle(http_request(activity()), runtime)).status_code == 401
