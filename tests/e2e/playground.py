@@ -179,6 +179,18 @@ class Playground:
         }
         return await self._post("/_conversation/v1/invoke", body)
 
+    async def submit(
+        self, user: User, conversation_id: str, card_message_id: str, data: dict[str, Any]
+    ) -> tuple[int, Any]:
+        """Action.Submit as the Playground UI sends it: the bot receives a message whose `value` is the data."""
+        body = {
+            "conversation": {"id": conversation_id},
+            "from": {"id": user.oid},
+            "replyToId": card_message_id,
+            "value": data,
+        }
+        return await self._post("/_conversation/v1/submit", body)
+
     async def custom_activity(self, activity: dict[str, Any]) -> tuple[int, Any]:
         """Forwarded to the bot unvalidated: lets a test play a user the Playground would not let click."""
         return await self._post("/_internal/v1/customActivities", activity)

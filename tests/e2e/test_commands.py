@@ -58,3 +58,32 @@ async def test_pending_review_then_approve(bot_stack: BotStack, playground: Play
             and "PendingApproval" not in card_text(card_of(logged_activity(e)))
         )
     )
+
+
+async def test_action_submit_fallback_takes_the_same_path(bot_stack: BotStack, playground: Playground) -> None:
+    """Clients without Universal Actions click the Action.Submit fallback: same verbs, answered by updating the
+    clicked card in place (there is no invoke response)."""
+    await playground.install()
+    await playground.say("search 7zip")
+    results = await playground.chat.wait_for(lambda f: _created_card(f, "Results for", "7zip.7zip"))
+    seen_forms = {
+        f["message"]["messageId"] for f in playground.chat.items if _created_card(f, "Request 7-Zip", "submitRequest")
+    }
+    data = {"verb": "requestForm", "packageId": "7zip.7zip"}
+    status, _ = await playground.submit(ALEX, PERSONAL_CHAT_ID, results["message"]["messageId"], data)
+    assert status == 200
+    form = await playground.chat.wait_for(
+        lambda f: _created_card(f, "Request 7-Zip", "submitRequest") and f["message"]["messageId"] not in seen_forms
+    )
+    reason = "Fallback path: the Windows 10 LTSC kiosk client renders cards as version 1.3."
+    data = {"verb": "submitRequest", "packageId": "7zip.7zip", "architecture": "arm64", "justification": reason}
+    status, _ = await playground.submit(ALEX, PERSONAL_CHAT_ID, form["message"]["messageId"], data)
+    assert status == 200
+    updated = await playground.chat.wait_for(
+        lambda f: (
+            f.get("action") == "updateMessage"
+            and f["message"].get("messageId") == form["message"]["messageId"]
+            and "PendingApproval" in card_text(card_of(f["message"]))
+        )
+    )
+    assert "arm64" in card_text(card_of(updated["message"]))
