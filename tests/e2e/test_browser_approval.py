@@ -32,7 +32,12 @@ async def test_alex_approves_megans_request_in_the_playground_ui(
     account = StorageAccount.from_connection_string(bot_stack.storage_connection)
     megan_conversation = await megans_chat(playground, account)
     screenshot = artifacts_dir / "playground-approve.png"
-    screenshot.unlink(missing_ok=True)
+    for stale in (
+        screenshot,
+        artifacts_dir / f"failed-{screenshot.name}",
+        screenshot.with_name("playground-approve-before.png"),
+    ):
+        stale.unlink(missing_ok=True)
     browser = await asyncio.create_subprocess_exec(
         "node",
         str(SCRIPT),
@@ -62,6 +67,7 @@ async def test_alex_approves_megans_request_in_the_playground_ui(
     shown = json.loads(done[5:])["text"]
     assert "Approved by Alex Wilber" in shown and "Comment: Approved from the browser test" in shown
     assert screenshot.stat().st_size > 10_000
+    assert screenshot.with_name("playground-approve-before.png").stat().st_size > 10_000
 
     assert megans_request is not None
     assert RequestRepository(account).get(TENANT_ID, megans_request).value.requester_oid == MEGAN.oid
