@@ -11,6 +11,7 @@ BENCHES = {
     "intune-pack": "bench.intune_pack",
     "intune-upload": "bench.intune_upload",
     "winget": "bench.winget",
+    "bot": "bench.bot",
 }
 
 

@@ -7,6 +7,7 @@ Every process gets its own process group, so stopping it stops its children too 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -219,13 +220,25 @@ def start_devhost(
 # ---------------------------------------------------------------- Agents Playground
 
 
+PLAYGROUND_CONFIG = ROOT / "teams" / "playground.yml"
+
+
 def start_playground(
-    log_dir: Path, bot_endpoint: str, port: int | None = None, work_dir: Path | None = None
+    log_dir: Path,
+    bot_endpoint: str,
+    port: int | None = None,
+    work_dir: Path | None = None,
+    config_file: Path = PLAYGROUND_CONFIG,
 ) -> tuple[ManagedProcess, str]:
-    """The Teams-like Agents Playground pointed at `bot_endpoint`, without opening a browser."""
+    """The Teams-like Agents Playground pointed at `bot_endpoint`, without opening a browser.
+
+    Its users, tenant and chats come from `config_file`, which it reads as `.m365agentsplayground.yml` in its
+    working directory.
+    """
     port = port or free_port()
     work_dir = work_dir or log_dir / "playground"
     work_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(config_file, work_dir / ".m365agentsplayground.yml")
     cli = ROOT / "node_modules" / "@microsoft" / "m365agentsplayground" / "cli.js"
     argv = ["node", str(cli), "-p", str(port), "-e", bot_endpoint, "-c", "msteams", "--dt"]
     env = {

@@ -13,7 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from scripts.localstack import (
+    PLAYGROUND_CONFIG,
     ROOT,
     AzuriteEndpoints,
     ManagedProcess,
@@ -30,9 +33,17 @@ def _port(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def playground_approver_oids(config_file: Path = PLAYGROUND_CONFIG) -> str:
+    """Megan and Adele (the first two users besides Alex) approve, so a person chatting as Alex sees the flow."""
+    config = yaml.safe_load(config_file.read_text())
+    return ",".join(user["aadObjectId"] for user in config["users"][:2])
+
+
 def local_app_environment(storage: str, sandbox_url: str, ca_file: Path) -> dict[str, str]:
     """The settings devhost runs Greenlight with locally (see the settings table in README.md)."""
     return {
+        "GREENLIGHT_APPROVER_OIDS": playground_approver_oids(),
+        "GREENLIGHT_WINGET_CACHE_DIR": str(LOCAL / "winget-cache"),
         "GREENLIGHT_ENV": "local",
         "AzureWebJobsStorage": storage,
         "GREENLIGHT_STORAGE_CONNECTION": storage,

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from scripts.localstack import AzuriteEndpoints, SandboxEndpoints, start_devhost, start_playground
-from tests.e2e.playground import ADELE, ALEX, MEGAN, TENANT_ID, Playground, write_config
+from tests.e2e.playground import ADELE, ALEX, MEGAN, TENANT_ID, Playground
 
 APPROVERS = (MEGAN, ADELE, ALEX)  # Alex approves only requests that are not his own (the Chromium test)
 
@@ -50,7 +50,6 @@ def bot_stack(
     }
     devhost, devhost_url = start_devhost(logs, env)
     work_dir = root / "playground"
-    write_config(work_dir)
     try:
         playground, playground_url = start_playground(logs, f"{devhost_url}/api/messages", work_dir=work_dir)
     except Exception:

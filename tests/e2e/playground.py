@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +18,9 @@ from typing import Any
 import aiohttp
 import yaml
 
-# The Playground's users come from teams/playground.yml (also meant for `make run`). Their channel ids equal their
-# Entra object ids, the form Teams accepts as `members[].id` when the bot creates a 1:1 chat, so the bot's
-# create-conversation path runs unmodified.
+# The Playground's users come from teams/playground.yml (start_playground copies it, for tests and `make run`).
+# Their channel ids equal their Entra object ids, the form Teams accepts as `members[].id` when the bot creates a
+# 1:1 chat, so the bot's create-conversation path runs unmodified.
 CONFIG_FILE = Path(__file__).resolve().parents[2] / "teams" / "playground.yml"
 _CONFIG = yaml.safe_load(CONFIG_FILE.read_text())
 
@@ -47,14 +46,6 @@ BOT_ID: str = _CONFIG["bot"]["id"]
 PERSONAL_CHAT_ID: str = _CONFIG["personalChat"]["id"]
 ALEX = _user(_CONFIG["currentUser"])  # the Playground's current user: the one its web UI speaks as
 MEGAN, ADELE, ISAIAH, PATTI, LYNNE = (_user(u) for u in _CONFIG["users"])
-
-
-def write_config(work_dir: Path) -> Path:
-    """`.m365agentsplayground.yml` in the Playground's working directory (it reads it from there)."""
-    work_dir.mkdir(parents=True, exist_ok=True)
-    path = work_dir / ".m365agentsplayground.yml"
-    shutil.copyfile(CONFIG_FILE, path)
-    return path
 
 
 @dataclass
