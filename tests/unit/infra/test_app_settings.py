@@ -112,6 +112,7 @@ def test_bot_authenticates_as_the_user_assigned_identity(env: dict[str, str]) ->
     assert settings.app_tenant_id == TENANT
     assert settings.auth_enabled
     assert settings.allowed_tenants == (TENANT,)
+    assert settings.approver_group_ids == ("5f1c6a2e-1111-4222-8333-444455556666",)  # same groups as the API
 
 
 def test_winget_trusts_microsoft_and_its_cdn(env: dict[str, str]) -> None:
