@@ -8,20 +8,18 @@ import sys
 
 # Each command group lives next to the code it drives and exposes `register(subparsers)`;
 # the parser it adds sets `handler`, a function taking the parsed args and returning an exit code.
-_COMMAND_GROUPS = ("greenlight.winget.cli", "greenlight.intune.cli")
+COMMAND_GROUPS = {"winget": "greenlight.winget.cli", "intune": "greenlight.intune.cli"}
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m greenlight", description="Greenlight admin tools")
     subparsers = parser.add_subparsers(dest="group", required=True)
-    for module_name in _COMMAND_GROUPS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name != module_name:
-                raise
-            continue
-        module.register(subparsers)
+    # Import only the group asked for (each pulls in its own SDKs); without one, all of them for --help.
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    modules = [COMMAND_GROUPS[chosen]] if chosen in COMMAND_GROUPS else list(COMMAND_GROUPS.values())
+    for module_name in modules:
+        importlib.import_module(module_name).register(subparsers)
     args = parser.parse_args(argv)
     return int(args.handler(args))
 
