@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from greenlight.endpoints import is_loopback_host
 from greenlight.settings import Environment, EnvReader, Secret, SettingsError
 
 # Bot Connector hosts of the public and government Teams clouds (docs: send-proactive-messages).
@@ -23,7 +24,6 @@ DEFAULT_SERVICE_URL_HOSTS = (
 )
 # Where Teams 1:1 chats are created when no reference for the tenant is known (what the Agents SDK uses too).
 DEFAULT_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _guids(reader: EnvReader, name: str) -> tuple[str, ...]:
@@ -129,7 +129,7 @@ class BotSettings:
         host = (parts.hostname or "").lower()
         if parts.scheme == "https" and host in self.service_url_hosts:
             return True
-        return self.is_local and parts.scheme in ("http", "https") and host in LOOPBACK_HOSTS
+        return self.is_local and parts.scheme in ("http", "https") and is_loopback_host(host)
 
     def is_allowed_tenant(self, tenant_id: str | None) -> bool:
         if not tenant_id:

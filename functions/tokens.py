@@ -13,17 +13,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import jwt
 
+from greenlight.endpoints import is_secure_endpoint
 from greenlight.settings import AuthSettings
 
 log = logging.getLogger("greenlight.api.auth")
 
 ALLOWED_ALGORITHMS = ("RS256",)  # Entra signs access tokens with RS256; `none`, HS* and the rest are refused
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class AuthError(Exception):
@@ -35,8 +34,7 @@ class AuthUnavailable(Exception):
 
 
 def _check_url(url: str, allow_http_loopback: bool, what: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme == "https" or (parts.scheme == "http" and allow_http_loopback and parts.hostname in _LOOPBACK):
+    if is_secure_endpoint(url, allow_http_loopback=allow_http_loopback):
         return url
     raise AuthUnavailable(f"{what} must be https, got {url!r}")
 

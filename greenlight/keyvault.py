@@ -22,12 +22,13 @@ from urllib.parse import urlsplit
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError
 
+from greenlight.endpoints import is_loopback_host
+
 log = logging.getLogger("greenlight.keyvault")
 
 DEFAULT_TTL_SECONDS = 300.0
 # Public and sovereign clouds' Key Vault DNS suffixes; anything else is refused outside GREENLIGHT_ENV=local.
 VAULT_SUFFIXES = (".vault.azure.net", ".vault.azure.cn", ".vault.usgovcloudapi.net", ".vault.microsoftazure.de")
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _REFERENCE = re.compile(r"^@Microsoft\.KeyVault\((?P<body>.*)\)$", re.IGNORECASE | re.DOTALL)
 _NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 _VERSION = re.compile(r"^[0-9A-Za-z]{1,64}$")
@@ -96,7 +97,7 @@ def _from_uri(uri: str, allow_loopback: bool) -> SecretReference:
 
 def _checked(vault_url: str, name: str, version: str | None, allow_loopback: bool) -> SecretReference:
     host = (urlsplit(vault_url).hostname or "").lower()
-    if not (host.endswith(VAULT_SUFFIXES) or (allow_loopback and host in _LOOPBACK)):
+    if not (host.endswith(VAULT_SUFFIXES) or (allow_loopback and is_loopback_host(host))):
         raise KeyVaultError(f"vault host {host!r} is not a Key Vault host ({', '.join(VAULT_SUFFIXES)})")
     if not _NAME.match(name):
         raise KeyVaultError(f"secret name {name!r} is not a valid Key Vault secret name")

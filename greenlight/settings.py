@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from greenlight.endpoints import is_secure_endpoint
 from greenlight.keyvault import (
     KeyVaultError,
     SecretReference,
@@ -182,9 +183,7 @@ class EnvReader:
         parts = urlsplit(value)
         if not parts.hostname:
             raise SettingsError(f"{name} must be an absolute URL, got {value!r}")
-        if parts.scheme == "https":
-            return value.rstrip("/")
-        if parts.scheme == "http" and allow_http_loopback and parts.hostname in {"127.0.0.1", "localhost", "::1"}:
+        if is_secure_endpoint(value, allow_http_loopback=allow_http_loopback):
             return value.rstrip("/")
         raise SettingsError(f"{name} must be an https URL, got {value!r}")
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from urllib.parse import quote, urlsplit
 
+from greenlight.endpoints import is_secure_endpoint
 from greenlight.graph.errors import GraphConfigurationError
-
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 class ApiVersion(StrEnum):
@@ -25,8 +24,7 @@ class GraphUrls:
 
     def __init__(self, base_url: str, *, allow_http_loopback: bool = False) -> None:
         parts = urlsplit(base_url)
-        local_http = parts.scheme == "http" and allow_http_loopback and parts.hostname in LOOPBACK
-        if parts.scheme != "https" and not local_http:
+        if not is_secure_endpoint(base_url, allow_http_loopback=allow_http_loopback):
             raise GraphConfigurationError(f"Graph base URL must be https: {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.host = parts.netloc

@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
+from greenlight.endpoints import is_secure_endpoint
 from greenlight.settings import EnvReader, SettingsError
 from greenlight.storage.keys import translated
 
@@ -42,8 +42,6 @@ ALL_TABLES = (
 # Process-wide: (account url, table) pairs already created, so only the first use pays the round trip.
 _created: set[tuple[str, str]] = set()
 _created_lock = threading.Lock()
-
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 @dataclass(frozen=True)
@@ -94,8 +92,7 @@ def check_connection_string(value: str, name: str, *, allow_http_loopback: bool)
     for k, v in parts.items():
         if not k.endswith("endpoint"):
             continue
-        url = urlsplit(v)
-        if url.scheme == "https" or (url.scheme == "http" and allow_http_loopback and url.hostname in _LOOPBACK):
+        if is_secure_endpoint(v, allow_http_loopback=allow_http_loopback):
             continue
         raise SettingsError(f"{name}: {k} must be https (http only to loopback when GREENLIGHT_ENV=local)")
     if parts.get("defaultendpointsprotocol", "https") != "https" and not any(k.endswith("endpoint") for k in parts):
