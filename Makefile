@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint bootstrap browser teams-package bench clean
+.PHONY: run test lint bootstrap browser checkov teams-package bench clean
 
 bootstrap: $(PY_STAMP) $(NODE_STAMP)
 
@@ -26,11 +26,15 @@ $(NODE_STAMP): package.json package-lock.json
 browser:
 	@bash scripts/ensure-chromium.sh
 
+# checkov for the infra tests, in its own venv under .local/tools (it pins packaging<24, which pytest 9 refuses).
+checkov:
+	@bash infra/scripts/ensure-checkov.sh >/dev/null
+
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: bootstrap browser lint
+test: bootstrap browser checkov lint
 	$(BIN)/python -m pytest
 
 run: bootstrap
