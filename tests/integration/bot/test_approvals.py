@@ -12,6 +12,7 @@ from bot.approvals import ApprovalService, Outcome
 from bot.approvers import ConfiguredApprovers
 from greenlight.models import Request, RequestStatus, Verdict
 from greenlight.storage import AuditLog, DecisionRepository, RequestRepository, StorageAccount
+from tests.support.builders import a_request
 
 APPROVERS = [str(uuid.uuid4()) for _ in range(8)]
 
@@ -22,18 +23,7 @@ def world(storage_connection_string: str):
     requests, decisions = RequestRepository(account), DecisionRepository(account)
     service = ApprovalService(requests, decisions, ConfiguredApprovers(frozenset(APPROVERS)), AuditLog(account))
     tenant, requester = str(uuid.uuid4()), str(uuid.uuid4())
-    request = Request(
-        tenant_id=tenant,
-        request_id=uuid.uuid4().hex,
-        requester_oid=requester,
-        requester_name="Requester",
-        package_id="7zip.7zip",
-        package_version="26.03",
-        architecture="x64",
-        scope="machine",
-        justification="archives",
-        status=RequestStatus.PENDING_APPROVAL,
-    )
+    request = a_request(tenant_id=tenant, requester_oid=requester)
     requests.create(request)
     return service, requests, decisions, request
 

@@ -3,18 +3,17 @@ test_notifier (the Playground cannot be told to fail an update)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 
 from bot.endpoint import handle
 from bot.runtime import BotRuntime
 from bot.settings import AppType, BotSettings
-from greenlight.models import Request, RequestStatus
 from greenlight.settings import Environment
 from greenlight.storage import DecisionRepository, RequestRepository, StorageAccount
 from tests.integration.bot.conftest import activity, http_request
 from tests.integration.bot.test_notifier import Connector, connector  # noqa: F401 - the fixture
+from tests.support.builders import a_request
 
 
 async def test_decision_stands_and_is_shown_when_the_in_place_update_fails(
@@ -31,19 +30,7 @@ async def test_decision_stands_and_is_shown_when_the_in_place_update_fails(
     )
     account = StorageAccount.from_connection_string(storage_connection_string)
     runtime = BotRuntime.build(settings, account)
-    request = Request(
-        tenant_id=tenant,
-        request_id=uuid.uuid4().hex,
-        requester_oid=requester,
-        requester_name="Requester",
-        package_id="7zip.7zip",
-        package_version="26.03",
-        architecture="x64",
-        scope="machine",
-        justification="archives",
-        status=RequestStatus.PENDING_APPROVAL,
-        created_at=dt.datetime.now(dt.UTC),
-    )
+    request = a_request(tenant_id=tenant, requester_oid=requester)
     RequestRepository(account).create(request)
     connector.answer("update", *[(502, {"error": {"code": "BadGateway", "message": "upstream"}})] * 10)
     click = activity(

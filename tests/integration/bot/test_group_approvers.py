@@ -10,25 +10,16 @@ import pytest
 
 from bot.approvers import GroupApprovers
 from greenlight.graph.client import GraphClient, open_graph_client
-from greenlight.graph.settings import GraphAuthMode, GraphSettings
+from greenlight.graph.settings import GraphSettings
 from greenlight.graph.urls import DIRECTORY_API
 from greenlight.models import Request
-from greenlight.settings import Secret
+from tests.support.builders import sandbox_graph_settings
 
 
 @pytest.fixture
 def graph_settings(sandbox) -> GraphSettings:
-    return GraphSettings(
-        tenant_id=str(uuid.uuid4()),
-        graph_url=sandbox.graph_url,
-        authority_host=sandbox.entra_url,
-        auth_mode=GraphAuthMode.CLIENT_SECRET,
-        client_id="greenlight-bot-tests",
-        client_secret=Secret("GREENLIGHT_GRAPH_CLIENT_SECRET", literal="sandbox-secret"),
-        certificate_pem=None,
-        ca_bundle=str(sandbox.ca_file),
-        allow_http_loopback=False,
-        max_attempts=3,
+    return sandbox_graph_settings(
+        sandbox, tenant_id=str(uuid.uuid4()), client_id="greenlight-bot-tests", max_attempts=3
     )
 
 

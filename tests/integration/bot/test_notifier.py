@@ -7,7 +7,6 @@ The notifier, botbuilder's adapter and connector client, and Table Storage (Azur
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -26,9 +25,10 @@ from bot.notifier import (
 )
 from bot.runtime import BotRuntime
 from bot.settings import AppType, BotSettings
-from greenlight.models import Request, RequestStatus
+from greenlight.models import RequestStatus
 from greenlight.settings import Environment
 from greenlight.storage import ConversationReferenceRepository, StorageAccount
+from tests.support.builders import a_request
 
 CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "hello"}]}
 
@@ -210,19 +210,7 @@ async def test_requester_status_card_shows_workflow_progress(storage_connection_
         environment=Environment.LOCAL, app_id=None, app_type=AppType.MULTI_TENANT, app_tenant_id=None
     )
     runtime = BotRuntime.build(settings, StorageAccount.from_connection_string(storage_connection_string))
-    request = Request(
-        tenant_id=str(uuid.uuid4()),
-        request_id=uuid.uuid4().hex,
-        requester_oid=str(uuid.uuid4()),
-        requester_name="Requester",
-        package_id="7zip.7zip",
-        package_version="26.03",
-        architecture="x64",
-        scope="machine",
-        justification="archives",
-        status=RequestStatus.PUBLISHING,
-        created_at=dt.datetime.now(dt.UTC),
-    )
+    request = a_request(status=RequestStatus.PUBLISHING)
     dispatch = runtime.services.dispatch
     assert await dispatch.show_progress(request, Progress("Uploading", 40, "block 4 of 10")) is False  # no card yet
     card = SentCard(request.tenant_id, "a:1requester", "act-7", connector.base_url)

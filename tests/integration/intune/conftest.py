@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from greenlight.graph.client import GraphClient, open_graph_client, tls_context
-from greenlight.graph.settings import GraphAuthMode, GraphSettings
-from greenlight.settings import Secret
+from greenlight.graph.settings import GraphSettings
+from tests.support.builders import sandbox_graph_settings
 
 
 @pytest.fixture
@@ -23,18 +23,7 @@ def tenant_id() -> str:
 
 @pytest.fixture
 def graph_settings(sandbox: Any, tenant_id: str) -> GraphSettings:
-    return GraphSettings(
-        tenant_id=tenant_id,
-        graph_url=sandbox.graph_url,
-        authority_host=sandbox.entra_url,
-        auth_mode=GraphAuthMode.CLIENT_SECRET,
-        client_id="greenlight-tests",
-        client_secret=Secret("GREENLIGHT_GRAPH_CLIENT_SECRET", literal="sandbox-secret"),
-        certificate_pem=None,
-        ca_bundle=str(sandbox.ca_file),
-        allow_http_loopback=False,
-        max_attempts=10,
-    )
+    return sandbox_graph_settings(sandbox, tenant_id=tenant_id, client_id="greenlight-tests", max_attempts=10)
 
 
 @pytest.fixture
