@@ -136,3 +136,10 @@ def test_an_uncovered_call_and_a_planned_only_call_are_told_apart() -> None:
 def _rows(call: GraphCall) -> list[permissions.GraphPermission]:
     assert call.path is not None
     return permissions.covering(call.method, call.path)
+
+
+def test_the_sandbox_grants_its_clients_exactly_the_production_permissions() -> None:
+    """The local stack (integration and e2e tests) then proves the grant is enough for every call it plays."""
+    from sandbox.identity.app import DEFAULT_APP_ROLES
+
+    assert sorted(DEFAULT_APP_ROLES) == permissions.granted_permissions()
