@@ -19,6 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RECEIVER = re.compile(r"(^|\.)_?graph$|(^|\.)_?urls$", re.IGNORECASE)
+# First path segments of Graph resources: a call on another receiver with such a path is reported as unrecognised
+# (a Graph client under a new name must not slip past the permission check).
+GRAPH_ROOTS = {"deviceAppManagement", "deviceManagement", "groups", "users", "servicePrincipals", "applications",
+               "appCatalogs", "teams", "chats", "me", "directoryObjects", "identity", "policies"}  # fmt: skip
 VERB = {"get": "GET", "post": "POST", "patch": "PATCH", "delete": "DELETE", "put": "PUT", "paged": "GET"}
 UNKNOWN = "{}"
 MAX_DEPTH = 8
@@ -29,6 +33,7 @@ class GraphCall:
     where: str  # file:line
     method: str
     path: str | None  # None: not resolvable
+    receiver: str = ""  # set only when the receiver's name does not say Graph but the path does
 
 
 def dotted(node: ast.AST) -> str | None:
@@ -105,7 +110,10 @@ def calls_in_source(source: str, filename: str) -> list[GraphCall]:
             continue
         receiver = dotted(node.func.value)
         verb = node.func.attr
-        if receiver is None or not RECEIVER.search(receiver):
+        if receiver is None:
+            continue
+        if not RECEIVER.search(receiver):
+            found.extend(_graph_like(module, node, receiver, filename))
             continue
         args = list(node.args)
         if verb == "request" and len(args) >= 2 and isinstance(args[0], ast.Constant):
@@ -123,6 +131,16 @@ def calls_in_source(source: str, filename: str) -> list[GraphCall]:
         else:
             found.extend(GraphCall(where, method, p) for p in paths)
     return found
+
+
+def _graph_like(module: Module, node: ast.Call, receiver: str, filename: str) -> list[GraphCall]:
+    verb = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+    if verb not in VERB or not node.args:
+        return []
+    paths = module.resolve(node.args[0]) or []
+    # A path has a slash; a bare word such as claims.get("groups") is a dictionary key, not a Graph call.
+    graph_paths = [p for p in paths if "/" in p.strip("/") and p.lstrip("/").split("/", 1)[0] in GRAPH_ROOTS]
+    return [GraphCall(f"{filename}:{node.lineno}", VERB[verb], p, receiver) for p in graph_paths]
 
 
 def graph_calls(root: Path, folders: tuple[str, ...], exclude: tuple[str, ...] = ()) -> list[GraphCall]:
