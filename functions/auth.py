@@ -37,6 +37,7 @@ from greenlight.storage import AlreadyExists, ConcurrencyConflict, InvalidContin
 
 log = logging.getLogger("greenlight.api")
 install_log_correlation()
+telemetry.configure()  # at start, not in the first request (exporters: greenlight/telemetry.py)
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 

@@ -122,7 +122,10 @@ def _configure_azure_monitor(env: Mapping[str, str]) -> None:
         connection_string=env["APPLICATIONINSIGHTS_CONNECTION_STRING"],
         credential=credential,
         resource=Resource.create({"service.name": SERVICE_NAME}),
-        logger_name="greenlight",  # Greenlight's log records go to AppTraces with the active trace ids
+        # The Functions host already ships the worker's log lines and metrics to AppTraces / customMetrics; a
+        # second copy would double every alert count. Only the spans come from here.
+        disable_logging=True,
+        disable_metrics=True,
     )
 
 
