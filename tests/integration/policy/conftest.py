@@ -1,3 +1,3 @@
-"""Policy integration fixtures: the API suite's token minter (sandbox Entra, this suite's audience)."""
+"""Policy integration fixtures: the foundation suite's storage account and token minter, re-exported."""
 
-from tests.integration.foundation.conftest import mint  # noqa: F401 - re-exported as a fixture
+from tests.integration.foundation.conftest import account, mint  # noqa: F401 - re-exported as fixtures
