@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # stage names end up on cards: one clean line
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 MAX_STAGES = 10
 MAX_USERS = 100
@@ -236,8 +237,8 @@ def _stage(value: Any, path: str, errors: list[str]) -> StageSpec | None:
         return None
     _unknown(value, {"name", "approvers", "rule", "applies_if"}, path, errors)
     name = value.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-        errors.append(f"{path}.name: must be a non-empty string of at most {MAX_NAME} characters")
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME or _CONTROL.search(name):
+        errors.append(f"{path}.name: must be one line of 1 to {MAX_NAME} characters, without control characters")
         name = ""
     approvers = _approvers(value.get("approvers"), f"{path}.approvers", errors, allow_manager=True)
     if not approvers.named and not approvers.manager and isinstance(value.get("approvers"), dict):

@@ -66,6 +66,7 @@ def test_ids_are_kept_lower_case_so_comparisons_with_token_oids_hold() -> None:
     [
         ("stages.1.rule", "most", "stages[1].rule"),
         ("stages.0.name", "", "stages[0].name"),
+        ("stages.0.name", "Line\nbreak", "stages[0].name"),
         ("stages.0.approvers", {}, "stages[0].approvers"),
         ("stages.0.approvers", "boss", "stages[0].approvers"),
         ("stages.1.approvers.groups", ["not-a-guid"], "stages[1].approvers.groups[0]"),
