@@ -2,7 +2,8 @@
 
 `model` parses and validates the stored document, `plan` turns it into a plan for one request over a directory
 port, `schedule` gives the next wake-up of a waiting stage, `directory` is the Graph implementation of the port,
-and `admin` is the read/save/delete service behind /api/policies. None of it imports functions, bot or
+`admin` is the read/save/delete service behind /api/policies, and `service.PolicyService.plan` is the one
+call the request workflow makes (a JSON-ready result). None of it imports functions, bot or
 orchestrations.
 """
 
