@@ -12,4 +12,4 @@ from functions import runtime  # noqa: E402
 runtime.load()  # read and check the settings at start; an invalid setting is logged once, naming the variable
 
 # Importing a route module registers its routes (catalog: WINGET's /api/catalog routes).
-from functions import audit_api, catalog, fallback, health, openapi, requests_api  # noqa: E402,F401
+from functions import audit_api, catalog, fallback, health, openapi, policies_api, requests_api  # noqa: E402,F401

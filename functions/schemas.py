@@ -8,6 +8,10 @@ from jsonschema import Draft202012Validator
 
 _ID = {"type": "string", "minLength": 1, "maxLength": 128}
 _TIMESTAMP = {"type": "string", "format": "date-time"}
+_OBJECT_ID = {
+    "type": "string",
+    "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+}
 _STATUSES = [
     "Submitted",
     "PendingApproval",
@@ -101,6 +105,79 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
             "continuation": {"type": ["string", "null"]},
         },
+    },
+    "Policy": {
+        "type": "object",
+        "description": "An approval policy: ordered stages, auto-approval, blocking and time limits.",
+        "additionalProperties": False,
+        "properties": {
+            "stages": {
+                "type": "array",
+                "maxItems": 10,
+                "items": {
+                    "type": "object",
+                    "required": ["name", "approvers"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1, "maxLength": 80},
+                        "approvers": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "description": "manager: the requester's manager; users/groups are then the fallback",
+                            "properties": {
+                                "users": {"type": "array", "maxItems": 100, "items": _OBJECT_ID},
+                                "groups": {"type": "array", "maxItems": 20, "items": _OBJECT_ID},
+                                "manager": {"type": "boolean"},
+                            },
+                        },
+                        "rule": {"enum": ["any", "all"], "default": "any"},
+                        "applies_if": {
+                            "type": "object",
+                            "description": "the stage applies only when the requester is (not) in the group",
+                            "minProperties": 1,
+                            "maxProperties": 1,
+                            "additionalProperties": False,
+                            "properties": {"requester_in_group": _OBJECT_ID, "requester_not_in_group": _OBJECT_ID},
+                        },
+                    },
+                },
+            },
+            "auto_approve": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "always": {"type": "boolean"},
+                    "requester_groups": {"type": "array", "maxItems": 20, "items": _OBJECT_ID},
+                },
+            },
+            "blocked": {"type": "boolean", "description": "nobody may request the package"},
+            "reminder_hours": {"type": ["integer", "null"], "minimum": 1, "maximum": 720},
+            "escalate_after_hours": {"type": ["integer", "null"], "minimum": 1, "maximum": 2160},
+            "escalate_to": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "users": {"type": "array", "maxItems": 100, "items": _OBJECT_ID},
+                    "groups": {"type": "array", "maxItems": 20, "items": _OBJECT_ID},
+                },
+            },
+            "expire_after_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 365},
+        },
+    },
+    "PolicyView": {
+        "type": "object",
+        "required": ["package_id", "policy", "updated_at", "etag"],
+        "properties": {
+            "package_id": {"type": "string", "description": "a WinGet package id, or * for the tenant default"},
+            "policy": {"type": "object", "description": "the canonical Policy document"},
+            "updated_at": _TIMESTAMP,
+            "etag": {"type": "string", "description": "send as If-Match to change or delete it"},
+        },
+    },
+    "PolicyList": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/PolicyView"}}},
     },
     "Health": {
         "type": "object",

@@ -1,0 +1,60 @@
+"""Approval policies: who approves a request, in what order, and when reminders, escalation and expiry fall.
+
+`model` parses and validates the stored document, `plan` turns it into a plan for one request over a directory
+port, `schedule` gives the next wake-up of a waiting stage, `directory` is the Graph implementation of the port,
+`admin` is the read/save/delete service behind /api/policies, and `service.PolicyService.plan` is the one
+call the request workflow makes (a JSON-ready result). None of it imports functions, bot or
+orchestrations.
+"""
+
+from greenlight.policy.model import (
+    ApprovalPolicy,
+    Approvers,
+    AutoApprove,
+    PolicyInvalid,
+    Rule,
+    StageCondition,
+    StageSpec,
+    default_policy,
+    parse_policy,
+    policy_document,
+)
+from greenlight.policy.plan import (
+    ApprovalPlan,
+    Directory,
+    DirectoryUnavailable,
+    NoApprovers,
+    PackageBlocked,
+    StagePlan,
+    Timing,
+    plan_for,
+    stage_outcome,
+    waiting_on,
+)
+from greenlight.policy.schedule import MAX_TIMER, Wakeup, next_wakeup
+
+__all__ = [
+    "MAX_TIMER",
+    "ApprovalPlan",
+    "ApprovalPolicy",
+    "Approvers",
+    "AutoApprove",
+    "Directory",
+    "DirectoryUnavailable",
+    "NoApprovers",
+    "PackageBlocked",
+    "PolicyInvalid",
+    "Rule",
+    "StageCondition",
+    "StagePlan",
+    "StageSpec",
+    "Timing",
+    "Wakeup",
+    "default_policy",
+    "next_wakeup",
+    "parse_policy",
+    "plan_for",
+    "policy_document",
+    "stage_outcome",
+    "waiting_on",
+]

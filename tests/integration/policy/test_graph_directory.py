@@ -1,0 +1,166 @@
+"""The policy's directory lookups through the real Graph client against the sandbox's Graph over HTTPS.
+
+Each test has a tenant of its own and sets up its org through the sandbox's /_sandbox/directory; the Playground
+org is seeded in the sandbox tenant."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from greenlight.graph.client import GraphClient, open_graph_client
+from greenlight.graph.settings import GraphSettings
+from greenlight.graph.urls import DIRECTORY_API
+from greenlight.policy import DirectoryUnavailable, Rule, parse_policy, plan_for
+from greenlight.policy.directory import DirectoryCache, GraphDirectory
+from greenlight.settings import SANDBOX_TENANT_ID
+from sandbox.graph.directory import ADELE, ALEX, ISAIAH, IT_APPROVERS_GROUP, MEGAN
+from tests.support.builders import a_request, sandbox_graph_settings
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def tenant_id() -> str:
+    return new_id()
+
+
+def settings_for(sandbox: Any, tenant_id: str) -> GraphSettings:
+    return sandbox_graph_settings(sandbox, tenant_id=tenant_id, client_id="greenlight-policy-tests", max_attempts=2)
+
+
+@pytest.fixture
+async def graph(sandbox: Any, tenant_id: str) -> AsyncIterator[GraphClient]:
+    async with open_graph_client(settings_for(sandbox, tenant_id)) as client:
+        yield client
+
+
+@pytest.fixture
+def control(sandbox: Any, tenant_id: str):
+    class Control:
+        def org(self, **body: Any) -> None:
+            response = httpx.post(
+                f"{sandbox.graph_url}/_sandbox/directory",
+                json={"tenant": tenant_id, **body},
+                verify=str(sandbox.ca_file),
+            )
+            response.raise_for_status()
+
+        def faults(self, **switches: Any) -> None:
+            response = httpx.post(
+                f"{sandbox.graph_url}/_sandbox/faults",
+                json={"tenant": tenant_id, **switches},
+                verify=str(sandbox.ca_file),
+            )
+            response.raise_for_status()
+
+        def calls(self) -> int:
+            response = httpx.get(
+                f"{sandbox.graph_url}/_sandbox/state", params={"tenant": tenant_id}, verify=str(sandbox.ca_file)
+            )
+            return response.json()["faults"]["calls"]
+
+    return Control()
+
+
+async def test_the_manager_is_read_and_a_user_without_one_has_none(graph, control) -> None:
+    employee, boss, loner = new_id(), new_id(), new_id()
+    control.org(managers={employee: boss})
+    directory = GraphDirectory(graph)
+    assert await directory.manager_of(employee) == boss
+    assert await directory.manager_of(loner) is None  # Graph's 404 means "no manager", not a failure
+
+
+async def test_transitive_members_span_nested_groups_and_every_page(graph, control) -> None:
+    outer, inner, people = new_id(), new_id(), [new_id() for _ in range(5)]
+    control.org(
+        users=[{"id": p} for p in people],
+        groups=[{"id": outer, "members": [people[0], inner]}, {"id": inner, "members": [*people[1:], outer]}],
+    )
+    assert await GraphDirectory(graph, page_size=2).group_members(outer) == frozenset(people)
+
+
+async def test_members_of_a_group_greenlight_created_count_too(graph) -> None:
+    member = new_id()
+    body = {"displayName": "g", "mailNickname": "g", "mailEnabled": False, "securityEnabled": True}
+    group = await graph.post("groups", body, version=DIRECTORY_API)
+    ref = {"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{member}"}
+    await graph.post(f"groups/{group['id']}/members/$ref", ref, version=DIRECTORY_API)
+    assert await GraphDirectory(graph).group_members(group["id"]) == {member}
+
+
+async def test_membership_is_checked_transitively_across_more_groups_than_one_call_takes(graph, control) -> None:
+    user, parent, child = new_id(), new_id(), new_id()
+    others = [new_id() for _ in range(22)]
+    control.org(groups=[{"id": parent, "members": [child]}, {"id": child, "members": [user]}])
+    control.org(groups=[{"id": g, "members": []} for g in others])
+    directory = GraphDirectory(graph)
+    assert await directory.member_groups(user, [*others, parent]) == {parent}
+    assert await directory.member_groups(user, [*others, child, parent]) == {parent, child}
+
+
+async def test_answers_are_cached_until_the_ttl_passes(graph, control) -> None:
+    employee, first, second = new_id(), new_id(), new_id()
+    control.org(managers={employee: first})
+    now = [0.0]
+    directory = GraphDirectory(graph, DirectoryCache(ttl_seconds=60, clock=lambda: now[0]))
+    assert await directory.manager_of(employee) == first
+    calls = control.calls()
+    control.org(managers={employee: second})
+    assert await directory.manager_of(employee) == first
+    assert control.calls() == calls  # served from the cache
+    now[0] = 61.0
+    assert await directory.manager_of(employee) == second
+
+
+async def test_a_graph_outage_fails_closed_for_every_lookup(graph, control) -> None:
+    employee, group = new_id(), new_id()
+    control.org(managers={employee: new_id()}, groups=[{"id": group, "members": [employee]}])
+    control.faults(unavailable_every=1)
+    directory = GraphDirectory(graph)
+    with pytest.raises(DirectoryUnavailable):
+        await directory.manager_of(employee)
+    with pytest.raises(DirectoryUnavailable):
+        await directory.group_members(group)
+    with pytest.raises(DirectoryUnavailable):
+        await directory.member_groups(employee, [group])
+
+
+async def test_an_outage_makes_no_plan_where_a_group_would_auto_approve(graph, control) -> None:
+    requester, group = new_id(), new_id()
+    control.org(groups=[{"id": group, "members": [requester]}])
+    policy = parse_policy(
+        {"auto_approve": {"requester_groups": [group]}, "stages": [{"name": "A", "approvers": {"users": [new_id()]}}]}
+    )
+    request = a_request(requester_oid=requester)
+    assert (await plan_for(request, policy, GraphDirectory(graph))).outcome == "auto_approved"
+    control.faults(unavailable_every=1)
+    with pytest.raises(DirectoryUnavailable):
+        await plan_for(request, policy, GraphDirectory(graph))  # a fresh cache: Graph must answer, and cannot
+
+
+async def test_a_deleted_approver_group_fails_closed_instead_of_dropping_the_stage(graph) -> None:
+    with pytest.raises(DirectoryUnavailable):
+        await GraphDirectory(graph).group_members(new_id())
+
+
+async def test_the_playground_org_runs_the_manager_then_it_all_policy(sandbox) -> None:
+    policy = parse_policy(
+        {
+            "stages": [
+                {"name": "Manager", "approvers": {"manager": True, "groups": [IT_APPROVERS_GROUP]}},
+                {"name": "IT", "approvers": {"groups": [IT_APPROVERS_GROUP]}, "rule": "all"},
+            ]
+        }
+    )
+    async with open_graph_client(settings_for(sandbox, SANDBOX_TENANT_ID)) as graph:
+        plan = await plan_for(a_request(requester_oid=ALEX), policy, GraphDirectory(graph))
+    manager, it = plan.stages
+    assert (manager.approvers, manager.source) == ((MEGAN,), "manager")
+    assert (it.approvers, it.rule) == (tuple(sorted({ADELE, ISAIAH})), Rule.ALL)  # Isaiah through the nested group
