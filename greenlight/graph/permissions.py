@@ -29,12 +29,14 @@ APP_ROLE_IDS = {
     "GroupMember.Read.All": "98830695-27a2-44f7-8c18-0c3ebc9698f6",
     "GroupMember.ReadWrite.All": "dbaae8cf-10b5-4b86-a4a1-f871c94c6695",
     "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
+    "User.ReadBasic.All": "97235f07-e226-4f63-ace3-39588e11d3a1",
 }
 
 # A granted permission covers these narrower ones (Microsoft lists each as "higher privileged" for the other's calls).
 IMPLIES = {
     "DeviceManagementApps.ReadWrite.All": {"DeviceManagementApps.Read.All"},
     "GroupMember.ReadWrite.All": {"GroupMember.Read.All"},
+    "User.Read.All": {"User.ReadBasic.All"},
 }
 
 
@@ -106,11 +108,16 @@ PERMISSIONS: tuple[GraphPermission, ...] = (
     # Planned: device lookup for device-targeted assignments.
     GraphPermission("GET", "users/{id}/managedDevices", "DeviceManagementManagedDevices.Read.All",
                     DOCS + "user-list-manageddevices", "the requester's Intune devices", planned=True),
-    # Planned: approval policies (manager approval, nested approver groups).
+    # Approval policies (greenlight/policy/directory.py): the requester's manager, nested approver groups, and
+    # whether the requester is in the groups a policy names.
     GraphPermission("GET", "users/{id}/manager", "User.Read.All", DOCS + "user-list-manager",
-                    "the requester's manager as approver", planned=True),
-    GraphPermission("GET", "groups/{id}/transitiveMembers", "GroupMember.Read.All",
-                    DOCS + "group-list-transitivemembers", "nested approver groups", planned=True),
+                    "the requester's manager as approver"),
+    GraphPermission("GET", "groups/{id}/transitiveMembers/microsoft.graph.user", "GroupMember.Read.All",
+                    DOCS + "group-list-transitivemembers", "approvers of a policy stage, nested groups included"),
+    GraphPermission("POST", "users/{id}/checkMemberGroups", "GroupMember.Read.All",
+                    DOCS + "directoryobject-checkmembergroups", "is the requester in a policy's groups"),
+    GraphPermission("POST", "users/{id}/checkMemberGroups", "User.ReadBasic.All",
+                    DOCS + "directoryobject-checkmembergroups", "(the same call also needs to read the user)"),
 )  # fmt: skip
 
 

@@ -38,6 +38,7 @@ DEFAULT_APP_ROLES = (
     "DeviceManagementApps.ReadWrite.All",
     "Group.Create",
     "GroupMember.ReadWrite.All",
+    "User.Read.All",
 )
 
 CONFIG = web.AppKey("config", SandboxConfig)

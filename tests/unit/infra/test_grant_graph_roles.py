@@ -27,7 +27,7 @@ BOT_PRINCIPAL = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 
 EXPECTED_ROLES = {APP_ROLE_IDS[name]: name for name in granted_permissions()}
 # Held by identities deployed with older versions; the code no longer needs them.
-USER_READ_ALL = ("df021288-bdef-4463-88db-98f22de89214", "User.Read.All")
+GROUP_READWRITE = ("62a82d76-70ea-41e2-9197-370581804d09", "Group.ReadWrite.All")
 TEAMS_SELF = ("908de74d-f8b2-4d6b-a9ed-2a17b3b78179", "TeamsAppInstallation.ReadWriteSelfForUser.All")
 
 FAKE_AZ = r"""
@@ -90,8 +90,7 @@ class FakeTenant:
         az.chmod(0o755)
         self.state = root / "tenant.json"
         graph_roles = {role_id: name for name, role_id in APP_ROLE_IDS.items()}
-        graph_roles.update(dict([USER_READ_ALL, TEAMS_SELF]))
-        graph_roles["62a82d76-70ea-41e2-9197-370581804d09"] = "Group.ReadWrite.All"
+        graph_roles.update(dict([GROUP_READWRITE, TEAMS_SELF]))
         self.write(
             {
                 "graph_sp": GRAPH_SP,
@@ -162,12 +161,12 @@ def test_grants_only_the_missing_roles(tenant: FakeTenant) -> None:
 
 def test_roles_no_longer_needed_are_named_and_kept_unless_asked(tenant: FakeTenant) -> None:
     data = tenant.read()
-    data["assignments"][BOT_PRINCIPAL] = [USER_READ_ALL[0], TEAMS_SELF[0]]
+    data["assignments"][BOT_PRINCIPAL] = [GROUP_READWRITE[0], TEAMS_SELF[0]]
     tenant.write(data)
     result = tenant.run("--principal-id", BOT_PRINCIPAL)
     assert result.returncode == 0, result.stderr
-    assert "extra    User.Read.All" in result.stdout and "--revoke-extra" in result.stdout
-    assert USER_READ_ALL[0] in tenant.read()["assignments"][BOT_PRINCIPAL]
+    assert "extra    Group.ReadWrite.All" in result.stdout and "--revoke-extra" in result.stdout
+    assert GROUP_READWRITE[0] in tenant.read()["assignments"][BOT_PRINCIPAL]
     revoked = tenant.run("--principal-id", BOT_PRINCIPAL, "--revoke-extra")
     assert revoked.returncode == 0, revoked.stderr
     assert sorted(tenant.read()["assignments"][BOT_PRINCIPAL]) == sorted(EXPECTED_ROLES)

@@ -70,6 +70,7 @@ def test_what_is_granted_today() -> None:
         "DeviceManagementApps.ReadWrite.All",
         "Group.Create",
         "GroupMember.ReadWrite.All",
+        "User.Read.All",
     ]
 
 
