@@ -16,6 +16,16 @@ The spans:
 Every span of a request carries `greenlight.request_id`, set by `bind_request_id` (or `set_request_id` once the
 id is known) and inherited by the spans started inside it. Never put secrets or tokens into attributes.
 
+Hooking an orchestration (the orchestrator itself creates no spans: it replays):
+
+    # HTTP starter, once the request exists
+    telemetry.set_request_id(request.request_id)
+    await client.start_new("request_workflow", None, {"request_id": request.request_id, "trace": telemetry.inject()})
+    # orchestrator: hand input["trace"] unchanged to every activity input
+    # activity
+    with telemetry.activity_span("publish_app", payload["trace"]):
+        ...  # Graph calls made here are children of this span, tagged with the request id
+
 Operational log lines the alerts match (infra/bicep/modules/alerts.bicep) are named here too.
 """
 
