@@ -89,7 +89,8 @@ PERMISSIONS: tuple[GraphPermission, ...] = (
                     DOCS + "intune-apps-mobileapp-assign", "assign the app to its group"),
     # Planned: a publish-pipeline check of what Intune accepts before creating the app (name as the call lands).
     GraphPermission("GET", f"{APPS}/getPublishingConstraints", "DeviceManagementApps.Read.All",
-                    DOCS + "intune-apps-mobileapp-list", "publish pipeline: constraints check (confirm name and page when the call lands)", planned=True),
+                    DOCS + "intune-apps-mobileapp-list",
+                    "publish pipeline: constraints check (confirm name and page when the call lands)", planned=True),
     # Per-app assignment groups (greenlight/intune/assign.py)
     GraphPermission("GET", "groups", "GroupMember.Read.All", DOCS + "group-list",
                     "find the assignment group by displayName"),
