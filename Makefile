@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint bootstrap browser checkov teams-package bench clean
+.PHONY: run test lint bootstrap browser checkov teams-package package bench clean
 
 bootstrap: $(PY_STAMP) $(NODE_STAMP)
 
@@ -39,6 +39,12 @@ test: bootstrap browser checkov lint
 
 run: bootstrap
 	$(BIN)/python -m scripts.stack
+
+# The zip Flex Consumption deploys (dist/greenlight-app.zip); DURABLE_BACKEND=dts when the Bicep deployed the
+# Durable Task Scheduler (its `durableBackend` output). Contents: infra/scripts/package_app.py.
+DURABLE_BACKEND ?= storage
+package:
+	$(PYTHON) infra/scripts/package_app.py --durable-backend $(DURABLE_BACKEND)
 
 bench: bootstrap
 	$(BIN)/python -m bench

@@ -18,6 +18,7 @@ import inspect
 import json
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -30,11 +31,13 @@ from functions.correlation import CORRELATION_HEADER, bind, correlation_id_from,
 from functions.problems import ApiProblem, problem_for, problem_response, register_problem
 from functions.schemas import validate_body
 from functions.tokens import AuthError, AuthUnavailable
+from greenlight import telemetry
 from greenlight.settings import SettingsError
 from greenlight.storage import AlreadyExists, ConcurrencyConflict, InvalidContinuation, NotFound, StorageError
 
 log = logging.getLogger("greenlight.api")
 install_log_correlation()
+telemetry.configure()  # at start, not in the first request (exporters: greenlight/telemetry.py)
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
@@ -195,6 +198,12 @@ def _problem_from(error: BaseException) -> func.HttpResponse:
     return problem_response(500, "Internal error", "the error was logged with this correlation id", "internal")
 
 
+def _span(req: func.HttpRequest, correlation_id: str) -> AbstractContextManager[Any]:
+    """The request's root span; routes with a `{request_id}` carry it (others call telemetry.set_request_id)."""
+    request_id = (req.route_params or {}).get("request_id")
+    return telemetry.http_span(req.method, urlsplit(req.url).path, correlation_id, request_id)
+
+
 def api_endpoint(
     roles: Iterable[Role] | None = None,
     *,
@@ -241,8 +250,9 @@ def api_endpoint(
                 correlation_id = correlation_id_from(req.headers.get(CORRELATION_HEADER))
                 token = bind(correlation_id)
                 try:
-                    kwargs = await asyncio.to_thread(prepare, req)  # JWKS fetch is blocking I/O
-                    return finish(req, _to_response(await handler(req, **kwargs)), correlation_id)
+                    with _span(req, correlation_id):
+                        kwargs = await asyncio.to_thread(prepare, req)  # JWKS fetch is blocking I/O
+                        return finish(req, _to_response(await handler(req, **kwargs)), correlation_id)
                 except Exception as error:  # noqa: BLE001 - every failure becomes a problem response
                     return finish(req, _problem_from(error), correlation_id)
                 finally:
@@ -254,7 +264,8 @@ def api_endpoint(
                 correlation_id = correlation_id_from(req.headers.get(CORRELATION_HEADER))
                 token = bind(correlation_id)
                 try:
-                    return finish(req, _to_response(handler(req, **prepare(req))), correlation_id)
+                    with _span(req, correlation_id):
+                        return finish(req, _to_response(handler(req, **prepare(req))), correlation_id)
                 except Exception as error:  # noqa: BLE001 - every failure becomes a problem response
                     return finish(req, _problem_from(error), correlation_id)
                 finally:

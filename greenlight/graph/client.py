@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from greenlight import telemetry
 from greenlight.graph.auth import MsalTokenProvider, TokenProvider
 from greenlight.graph.errors import (
     GraphAuthError,
@@ -116,7 +117,17 @@ class GraphClient:
         params: dict[str, str] | None = None,
         version: ApiVersion = INTUNE_API,
     ) -> httpx.Response:
-        """One logical call with retries; returns the successful response or raises a typed GraphError."""
+        """One logical call with retries; returns the successful response or raises a typed GraphError.
+        Traced as one span (greenlight/telemetry.py) carrying the request id, the status and Graph's request-id."""
+        with telemetry.graph_span(method, path_or_url) as span:
+            response = await self._request(method, path_or_url, json=json, params=params, version=version)
+            span.set_attribute("http.response.status_code", response.status_code)
+            span.set_attribute("graph.request_id", response.headers.get("request-id", ""))
+            return response
+
+    async def _request(
+        self, method: str, path_or_url: str, *, json: Any, params: dict[str, str] | None, version: ApiVersion
+    ) -> httpx.Response:
         url = path_or_url if path_or_url.startswith("https://") or path_or_url.startswith("http://") else None
         if url is not None and not self.urls.is_own(url):
             raise GraphConfigurationError(f"refusing to send the Graph token to {httpx.URL(url).host}")

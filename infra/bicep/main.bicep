@@ -21,8 +21,13 @@ param location string = resourceGroup().location
 @maxLength(12)
 param namePrefix string = 'greenlight'
 
-@description('Use the Durable Task Scheduler instead of the Azure Storage provider (needs the host.json variant of DEPLOY.md).')
+@description('Use the Durable Task Scheduler instead of the Azure Storage provider (package with `make package DURABLE_BACKEND=dts`, DEPLOY.md).')
 param useDurableTaskScheduler bool = false
+
+@description('Source ranges allowed to reach the Durable Task Scheduler (non-empty; an empty list denies all). Flex without VNet has no fixed outbound address, hence the default; every call still needs an Entra token with Durable Task Data Contributor.')
+param schedulerAllowedIpRanges array = [
+  '0.0.0.0/0'
+]
 
 @description('Always-ready instances for HTTP triggers (0 or 1): 1 avoids slow first bot replies after idle, for about $21/month.')
 @minValue(0)
@@ -57,9 +62,55 @@ param opsGroupObjectId string = ''
 @minValue(1)
 param stagingRetentionDays int = 7
 
-@description('Daily Log Analytics ingestion cap in GB.')
+@description('Daily Log Analytics ingestion cap in GB (logs beyond it are dropped, audit evidence included).')
 @minValue(1)
-param logDailyCapGb int = 1
+param logDailyCapGb int = 5
+
+@description('Days logs stay interactively queryable (the audit trail needs at least 90).')
+@minValue(90)
+@maxValue(730)
+param logRetentionDays int = 90
+
+@description('Total days audit-relevant logs are kept (Log Analytics long-term retention) and archived blobs are immutable.')
+@minValue(90)
+@maxValue(4383)
+param logArchiveDays int = 730
+
+@description('Export the subscription activity log to the workspace and archive (needs Monitoring Contributor on the subscription).')
+param exportActivityLog bool = true
+
+@description('E-mail address that receives the operational alerts; empty to only show them in the portal.')
+param alertEmail string = ''
+
+@description('Open the Key Vault firewall; needed only once an app setting references a secret in it (no VNet in v1).')
+param keyVaultAllowPublicAccess bool = false
+
+@description('Object ids of users who may approve besides the approver groups (comma-separated) → GREENLIGHT_APPROVER_OIDS.')
+param approverOids string = ''
+
+@description('Seconds the bot caches the approver groups\' members → GREENLIGHT_APPROVER_GROUP_CACHE_SECONDS.')
+param approverGroupCacheSeconds int = 300
+
+@description('Tenants whose Teams users may use the bot (comma-separated; empty: this tenant) → GREENLIGHT_BOT_ALLOWED_TENANTS.')
+param botAllowedTenants string = ''
+
+@description('Installer download hosts allowed (comma-separated; empty: any https host) → GREENLIGHT_WINGET_INSTALLER_HOSTS.')
+param wingetInstallerHosts string = ''
+
+@description('Minutes between WinGet source refreshes → GREENLIGHT_WINGET_REFRESH_MINUTES.')
+param wingetRefreshMinutes int = 15
+
+@description('Days after which a WinGet source index is stale (0: no limit) → GREENLIGHT_WINGET_MAX_AGE_DAYS.')
+param wingetMaxAgeDays int = 30
+
+@description('Attempts per Microsoft Graph call → GREENLIGHT_GRAPH_MAX_ATTEMPTS.')
+param graphMaxAttempts int = 8
+
+@description('Largest HTTP API request body in bytes → GREENLIGHT_MAX_BODY_BYTES.')
+param maxBodyBytes int = 65536
+
+@description('Further app settings as {"NAME": "value"}; the only way to keep a setting across redeploys (hand edits are replaced).')
+param additionalAppSettings object = {}
 
 @description('Tags for every resource.')
 param tags object = {
@@ -82,6 +133,16 @@ module identity 'modules/identity.bicep' = {
   }
 }
 
+module archive 'modules/archive.bicep' = {
+  name: 'archive'
+  params: {
+    location: location
+    name: 'st${compactPrefix}${env}a${suffix}'
+    retentionDays: logArchiveDays
+    tags: allTags
+  }
+}
+
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
   params: {
@@ -89,6 +150,9 @@ module monitoring 'modules/monitoring.bicep' = {
     baseName: baseName
     appPrincipalId: identity.outputs.appPrincipalId
     dailyQuotaGb: logDailyCapGb
+    retentionDays: logRetentionDays
+    archiveDays: logArchiveDays
+    archiveStorageAccountId: archive.outputs.id
     tags: allTags
   }
 }
@@ -121,6 +185,7 @@ module keyVault 'modules/keyvault.bicep' = {
     name: 'kv${compactPrefix}${env}${suffix}'
     appPrincipalId: identity.outputs.appPrincipalId
     opsGroupObjectId: opsGroupObjectId
+    allowPublicAccess: keyVaultAllowPublicAccess
     tags: allTags
   }
 }
@@ -132,6 +197,7 @@ module dts 'modules/dts.bicep' = if (useDurableTaskScheduler) {
     name: 'dts-${baseName}-${suffix}'
     appPrincipalId: identity.outputs.appPrincipalId
     appClientId: identity.outputs.appClientId
+    ipAllowlist: schedulerAllowedIpRanges
     tags: allTags
   }
 }
@@ -161,6 +227,15 @@ module functionApp 'modules/functionapp.bicep' = {
     alwaysReadyDurable: useDurableTaskScheduler ? 0 : 1
     alwaysReadyHttp: alwaysReadyHttp
     maximumInstanceCount: maximumInstanceCount
+    approverOids: approverOids
+    approverGroupCacheSeconds: approverGroupCacheSeconds
+    botAllowedTenants: botAllowedTenants
+    wingetInstallerHosts: wingetInstallerHosts
+    wingetRefreshMinutes: wingetRefreshMinutes
+    wingetMaxAgeDays: wingetMaxAgeDays
+    graphMaxAttempts: graphMaxAttempts
+    maxBodyBytes: maxBodyBytes
+    additionalAppSettings: additionalAppSettings
     extraAppSettings: useDurableTaskScheduler ? [
       {
         name: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
@@ -182,6 +257,38 @@ module bot 'modules/bot.bicep' = {
   }
 }
 
+module diagnostics 'modules/diagnostics.bicep' = {
+  name: 'diagnostics'
+  params: {
+    keyVaultName: keyVault.outputs.name
+    dataStorageAccountName: dataStorage.outputs.name
+    functionAppName: functionApp.outputs.name
+    workspaceId: monitoring.outputs.workspaceId
+    archiveStorageAccountId: archive.outputs.id
+  }
+}
+
+module activityLog 'modules/activity-log.bicep' = if (exportActivityLog) {
+  name: 'activity-log-${baseName}'
+  scope: subscription()
+  params: {
+    name: 'greenlight-${baseName}-${suffix}'
+    workspaceId: monitoring.outputs.workspaceId
+    archiveStorageAccountId: archive.outputs.id
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    baseName: baseName
+    workspaceId: monitoring.outputs.workspaceId
+    alertEmail: alertEmail
+    tags: allTags
+  }
+}
+
 output functionAppName string = functionApp.outputs.name
 output functionAppHostName string = functionApp.outputs.defaultHostName
 @description('Object id of the app identity (Azure RBAC).')
@@ -194,3 +301,6 @@ output botClientId string = identity.outputs.botClientId
 output botName string = bot.outputs.name
 output keyVaultUri string = keyVault.outputs.uri
 output dataStorageAccountName string = dataStorage.outputs.name
+@description('Which host.json the code package needs: make package DURABLE_BACKEND=<this>.')
+output durableBackend string = useDurableTaskScheduler ? 'dts' : 'storage'
+output archiveStorageAccountName string = archive.outputs.name

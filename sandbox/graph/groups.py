@@ -10,9 +10,17 @@ from sandbox.graph.common import GraphError, collection, context, json_body
 from sandbox.graph.schema import GROUP, BodyError, validate_object
 from sandbox.graph.store import Group, new_id
 
-GROUPS_READ = ("Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All")
-GROUPS_WRITE = ("Group.ReadWrite.All",)
-MEMBERS_WRITE = ("Group.ReadWrite.All", "GroupMember.ReadWrite.All")
+# As Microsoft documents the least privileged and higher privileged application permissions of each call
+# (learn.microsoft.com/graph/api/group-list, group-get, group-list-members, group-post-groups, group-post-members).
+GROUPS_READ = (
+    "GroupMember.Read.All",
+    "GroupMember.ReadWrite.All",
+    "Group.Read.All",
+    "Group.ReadWrite.All",
+    "Directory.Read.All",
+)
+GROUPS_WRITE = ("Group.Create", "Group.ReadWrite.All", "Directory.ReadWrite.All")
+MEMBERS_WRITE = ("GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All")
 _DISPLAY_NAME_EQ = re.compile(r"^displayName eq '((?:[^']|'')*)'$")
 _DIRECTORY_OBJECT = re.compile(r"^https://graph\.microsoft\.com/(?:v1\.0|beta)/directoryObjects/([0-9a-fA-F-]{36})$")
 

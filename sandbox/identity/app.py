@@ -31,10 +31,12 @@ from sandbox.identity.tokens import (
 )
 
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,99}$")
-# Application permissions the sandbox grants every client (what Greenlight's identity needs on Graph).
+# Application permissions the sandbox grants every client: exactly what infra/scripts/grant-graph-roles.sh grants
+# Greenlight's identity in a tenant (greenlight/graph/permissions.py; a test keeps the two equal), so the local
+# stack proves those grants suffice.
 DEFAULT_APP_ROLES = (
     "DeviceManagementApps.ReadWrite.All",
-    "Group.ReadWrite.All",
+    "Group.Create",
     "GroupMember.ReadWrite.All",
     "User.Read.All",
 )

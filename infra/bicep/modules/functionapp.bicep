@@ -2,6 +2,9 @@
 // Both identities are attached: the app identity for Azure RBAC (host storage, data, Key Vault, telemetry), the
 // bot identity because botbuilder's UserAssignedMSI credentials and the Graph client get their tokens from it.
 // App settings are inline in siteConfig.appSettings (a sites/config child would trip checkov's site-config checks).
+// Every deployment replaces the whole list: a setting edited by hand in the portal is gone after the next deploy.
+// That is deliberate (the parameter file is the reviewed record of the app's configuration); settings a deployer
+// chooses are parameters, and anything else goes into `additionalAppSettings` (docs/DEPLOY.md §4).
 // Settings deprecated on Flex (FUNCTIONS_WORKER_RUNTIME, FUNCTIONS_EXTENSION_VERSION, WEBSITE_RUN_FROM_PACKAGE, ...)
 // are deliberately absent: runtime and version live in functionAppConfig.runtime.
 
@@ -76,6 +79,42 @@ param maximumInstanceCount int = 20
 
 @description('Extra app settings ({name, value} objects), for example the Durable Task Scheduler connection.')
 param extraAppSettings array = []
+
+@description('Object ids of users who may approve besides the approver groups (comma-separated).')
+param approverOids string = ''
+
+@description('Seconds the bot caches the approver groups\' members.')
+@minValue(10)
+@maxValue(86400)
+param approverGroupCacheSeconds int = 300
+
+@description('Tenants whose Teams users may talk to the bot (comma-separated; empty: the deploying tenant only).')
+param botAllowedTenants string = ''
+
+@description('Allowlist of installer download hosts (comma-separated; empty: any https host the manifest names).')
+param wingetInstallerHosts string = ''
+
+@description('Minutes between WinGet source index refreshes.')
+@minValue(1)
+@maxValue(1440)
+param wingetRefreshMinutes int = 15
+
+@description('Age in days after which a WinGet source index is refused as stale (0: no limit).')
+@minValue(0)
+@maxValue(3650)
+param wingetMaxAgeDays int = 30
+
+@description('Attempts per Microsoft Graph call (retries on 429/503/504).')
+@minValue(1)
+@maxValue(20)
+param graphMaxAttempts int = 8
+
+@description('Largest accepted HTTP API request body in bytes.')
+@minValue(1024)
+param maxBodyBytes int = 65536
+
+@description('Further app settings as {"NAME": "value"} (Key Vault references welcome); kept across redeploys because they live in the parameter file.')
+param additionalAppSettings object = {}
 
 @description('Tags for every resource.')
 param tags object = {}
@@ -184,6 +223,47 @@ var baseAppSettings = [
   }
 ]
 
+// Settings a deployer chooses (main.bicep parameters). Kept apart from baseAppSettings so that a setting added
+// there and one added here merge without conflict.
+var deployerAppSettings = [
+  {
+    name: 'GREENLIGHT_APPROVER_OIDS'
+    value: approverOids
+  }
+  {
+    name: 'GREENLIGHT_APPROVER_GROUP_CACHE_SECONDS'
+    value: string(approverGroupCacheSeconds)
+  }
+  {
+    name: 'GREENLIGHT_BOT_ALLOWED_TENANTS'
+    value: botAllowedTenants
+  }
+  {
+    name: 'GREENLIGHT_WINGET_INSTALLER_HOSTS'
+    value: wingetInstallerHosts
+  }
+  {
+    name: 'GREENLIGHT_WINGET_REFRESH_MINUTES'
+    value: string(wingetRefreshMinutes)
+  }
+  {
+    name: 'GREENLIGHT_WINGET_MAX_AGE_DAYS'
+    value: string(wingetMaxAgeDays)
+  }
+  {
+    name: 'GREENLIGHT_GRAPH_MAX_ATTEMPTS'
+    value: string(graphMaxAttempts)
+  }
+  {
+    name: 'GREENLIGHT_MAX_BODY_BYTES'
+    value: string(maxBodyBytes)
+  }
+]
+var additionalAppSettingsList = [for setting in items(additionalAppSettings): {
+  name: setting.key
+  value: setting.value
+}]
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: zone redundancy on Flex needs 2+ always-ready instances per group, doubling the baseline cost of an internal tool
   name: planName
@@ -228,7 +308,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       scmMinTlsVersion: '1.2'
       http20Enabled: true
       remoteDebuggingEnabled: false
-      appSettings: concat(baseAppSettings, extraAppSettings)
+      appSettings: concat(baseAppSettings, deployerAppSettings, extraAppSettings, additionalAppSettingsList)
     }
     functionAppConfig: {
       deployment: {
@@ -254,5 +334,24 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// Publishing with a user name and password (SCM/Kudu and FTP) is off: deployments use Entra identities only
+// (`func azure functionapp publish` / `az functionapp deployment` with az login, or OIDC from CI).
+resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+output id string = site.id
 output name string = site.name
 output defaultHostName string = site.properties.defaultHostName

@@ -15,6 +15,9 @@ param appPrincipalId string
 @description('Object id of the Entra group of operators who manage secrets (Key Vault Secrets Officer); empty for none.')
 param opsGroupObjectId string = ''
 
+@description('Open the vault\'s firewall (defaultAction Allow). Needed only once an app setting references a secret here: without VNet integration the Flex app has no fixed address to allow. Closed by default because the deployment stores no secret.')
+param allowPublicAccess bool = false
+
 @description('Tags for every resource.')
 param tags object = {}
 
@@ -22,7 +25,7 @@ var secretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 var secretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  // checkov:skip=CKV_AZURE_109: no VNet in v1; access is RBAC-only and purge protection is on
+  // checkov:skip=CKV_AZURE_109: defaultAction is Deny unless the deployer sets allowPublicAccess; checkov cannot evaluate that condition
   // checkov:skip=CKV_AZURE_189: no VNet in v1; the Flex app reaches the vault over its public endpoint with Entra auth
   name: name
   location: location
@@ -40,7 +43,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     publicNetworkAccess: 'Enabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: allowPublicAccess ? 'Allow' : 'Deny'
     }
   }
 }
@@ -65,5 +68,6 @@ resource opsSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   }
 }
 
+output id string = vault.id
 output name string = vault.name
 output uri string = vault.properties.vaultUri

@@ -1,4 +1,4 @@
-// Greenlight's own data (ARCHITECTURE §5): the seven tables and the two blob containers, in an account separate
+// Greenlight's own data (ARCHITECTURE §5): every table and blob container the code uses, in an account separate
 // from host storage so the app's data roles do not reach the task hub and vice versa. A lifecycle rule deletes
 // staged installers and encrypted content that no publication picked up.
 //
@@ -32,6 +32,8 @@ var tableNames = [
   'PublishedApps'
   'Policies'
   'Audit'
+  'RequesterCards'
+  'Publications'
 ]
 var containerNames = [
   'staging'
@@ -41,7 +43,7 @@ var tableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 var blobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 
 resource account 'Microsoft.Storage/storageAccounts@2024-01-01' = {
-  // checkov:skip=CKV_AZURE_35: no VNet in v1; Entra-only access (shared keys disabled) instead of a firewall
+  // checkov:skip=CKV_AZURE_35: Flex Consumption without VNet integration has no fixed outbound address to allow; Entra-only access (shared keys off) instead of a firewall
   // checkov:skip=CKV_AZURE_59: no VNet in v1; Flex Consumption without VNet integration reaches storage over its public endpoint with Entra auth
   // checkov:skip=CKV_AZURE_206: LRS is acceptable: tables are small and rebuilt from Intune and the audit export if lost
   name: name
@@ -150,6 +152,7 @@ resource blobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   }
 }
 
+output id string = account.id
 output name string = account.name
 output tableEndpoint string = account.properties.primaryEndpoints.table
 output blobEndpoint string = account.properties.primaryEndpoints.blob

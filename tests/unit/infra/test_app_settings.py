@@ -39,6 +39,18 @@ SAMPLE_VALUES = {
     "adminGroupIds": "",
 }
 
+# The deployer's choices (main.bicep parameters, at their defaults but for one allowlist).
+SAMPLE_VALUES |= {
+    "approverOids": "",
+    "string(approverGroupCacheSeconds)": "300",
+    "botAllowedTenants": "",
+    "wingetInstallerHosts": "github.com,download.microsoft.com",
+    "string(wingetRefreshMinutes)": "15",
+    "string(wingetMaxAgeDays)": "30",
+    "string(graphMaxAttempts)": "8",
+    "string(maxBodyBytes)": "65536",
+}
+
 # Settings the Functions host or Azure SDKs read, not Greenlight's code.
 PLATFORM_SETTINGS = {
     "AzureWebJobsStorage__accountName",
@@ -62,9 +74,9 @@ def evaluate(expression: str) -> str:
 
 def bicep_app_settings() -> dict[str, str]:
     text = (BICEP_DIR / "modules" / "functionapp.bicep").read_text(encoding="utf-8")
-    block = re.search(r"^var baseAppSettings = \[(.*?)^\]", text, re.MULTILINE | re.DOTALL)
-    assert block, "functionapp.bicep has no baseAppSettings"
-    pairs = re.findall(r"name: '([^']+)'\s*\n\s*value: (.+)", block.group(1))
+    blocks = re.findall(r"^var (baseAppSettings|deployerAppSettings) = \[(.*?)^\]", text, re.MULTILINE | re.DOTALL)
+    assert [name for name, _ in blocks] == ["baseAppSettings", "deployerAppSettings"]
+    pairs = [pair for _, block in blocks for pair in re.findall(r"name: '([^']+)'\s*\n\s*value: (.+)", block)]
     assert pairs
     settings = {name: evaluate(value) for name, value in pairs}
     assert len(settings) == len(pairs), "an app setting is listed twice"
@@ -119,6 +131,20 @@ def test_winget_trusts_microsoft_and_its_cdn(env: dict[str, str]) -> None:
     settings = WingetSettings.from_env(env)
     assert settings.trust == "microsoft"
     assert settings.source_url == MICROSOFT_CDN
+    assert settings.installer_hosts == frozenset({"github.com", "download.microsoft.com"})  # the deployer's list
+
+
+def test_every_deployer_setting_is_a_main_parameter() -> None:
+    """A setting a deployer chooses must survive redeploys, so it comes from a main.bicep parameter."""
+    text = (BICEP_DIR / "modules" / "functionapp.bicep").read_text(encoding="utf-8")
+    block = re.search(r"^var deployerAppSettings = \[(.*?)^\]", text, re.MULTILINE | re.DOTALL)
+    assert block
+    params = {re.sub(r"string\((\w+)\)", r"\1", v.strip()) for v in re.findall(r"value: (.+)", block.group(1))}
+    main = (BICEP_DIR / "main.bicep").read_text(encoding="utf-8")
+    for param in params:
+        assert re.search(rf"^param {param} ", main, re.MULTILINE), f"{param} is not a main.bicep parameter"
+        assert re.search(rf"^    {param}: {param}$", main, re.MULTILINE), f"main.bicep does not pass {param}"
+    assert "additionalAppSettingsList)" in text  # the escape hatch for any other setting
 
 
 class RecordingEnv(Mapping[str, str]):

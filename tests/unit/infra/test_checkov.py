@@ -29,7 +29,7 @@ REVIEWED_SKIPS = {
     "CKV_AZURE_35",  # storage firewall default deny: no VNet in v1
     "CKV_AZURE_59",  # storage public network access: no VNet in v1
     "CKV_AZURE_78",  # ftpsState: not supported on Flex
-    "CKV_AZURE_109",  # Key Vault firewall: no VNet in v1
+    "CKV_AZURE_109",  # Key Vault firewall: Deny by default, Allow only by an explicit parameter checkov cannot evaluate
     "CKV_AZURE_189",  # Key Vault public network access: no VNet in v1
     "CKV_AZURE_206",  # storage replication: LRS accepted
     "CKV_AZURE_212",  # numberOfWorkers: not applicable to Flex

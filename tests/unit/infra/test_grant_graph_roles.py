@@ -1,5 +1,5 @@
-"""infra/scripts/grant-graph-roles.sh: valid bash, the five Graph app roles of the deployment reference §6.1, and
-idempotent granting.
+"""infra/scripts/grant-graph-roles.sh: valid bash, grants exactly the list of greenlight/graph/permissions.py,
+idempotent, names (and on request revokes) roles no longer needed, and a dry run that prints the `az` calls.
 
 The Azure CLI and a real tenant's Graph service principals cannot run offline and the sandbox does not play the
 service-principal API, so a fake `az` (a small Python script first on PATH) stands in at that boundary: it keeps
@@ -18,21 +18,17 @@ from pathlib import Path
 
 import pytest
 
+from greenlight.graph.permissions import APP_ROLE_IDS, granted_permissions
 from tests.unit.infra.conftest import SCRIPTS_DIR
 
 SCRIPT = SCRIPTS_DIR / "grant-graph-roles.sh"
 GRAPH_SP = "11111111-2222-3333-4444-555555555555"
 BOT_PRINCIPAL = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 
-# docs/reference/azure-deployment.md §6.1
-EXPECTED_ROLES = {
-    "78145de6-330d-4800-a6ce-494ff2d33d07": "DeviceManagementApps.ReadWrite.All",
-    "bf7b1a76-6e77-406b-b258-bf5c7720e98f": "Group.Create",
-    "dbaae8cf-10b5-4b86-a4a1-f871c94c6695": "GroupMember.ReadWrite.All",
-    "df021288-bdef-4463-88db-98f22de89214": "User.Read.All",
-    "908de74d-f8b2-4d6b-a9ed-2a17b3b78179": "TeamsAppInstallation.ReadWriteSelfForUser.All",
-}
-TEAMS_FALLBACK = ("74ef0291-ca83-4d02-8c7e-d2391e6a444f", "TeamsAppInstallation.ReadWriteForUser.All")
+EXPECTED_ROLES = {APP_ROLE_IDS[name]: name for name in granted_permissions()}
+# Held by identities deployed with older versions; the code no longer needs them.
+GROUP_READWRITE = ("62a82d76-70ea-41e2-9197-370581804d09", "Group.ReadWrite.All")
+TEAMS_SELF = ("908de74d-f8b2-4d6b-a9ed-2a17b3b78179", "TeamsAppInstallation.ReadWriteSelfForUser.All")
 
 FAKE_AZ = r"""
 import json, os, sys
@@ -66,7 +62,7 @@ elif args[0] == "rest":
     held = data["assignments"].setdefault(principal, [])
     if method == "GET":
         for role_id in held:
-            print(role_id)  # the script asks for the appRoleIds held on the Graph resource, as tsv
+            print(f"assignment-{role_id}\t{role_id}")  # the script asks for [id, appRoleId] as tsv
     elif method == "POST":
         body = json.loads(arg("--body"))
         assert body["principalId"] == principal and body["resourceId"] == data["graph_sp"], body
@@ -75,6 +71,8 @@ elif args[0] == "rest":
             save()
             sys.exit(1)
         held.append(body["appRoleId"])
+    elif method == "DELETE":
+        held.remove(uri.rsplit("/assignment-", 1)[1])
     else:
         sys.exit(f"fake az: unexpected method {method}")
 else:
@@ -91,9 +89,8 @@ class FakeTenant:
         az.write_text(f"#!{sys.executable}\n{FAKE_AZ}")
         az.chmod(0o755)
         self.state = root / "tenant.json"
-        graph_roles = dict(EXPECTED_ROLES)
-        graph_roles[TEAMS_FALLBACK[0]] = TEAMS_FALLBACK[1]
-        graph_roles["62a82d76-70ea-41e2-9197-370581804d09"] = "Group.ReadWrite.All"
+        graph_roles = {role_id: name for name, role_id in APP_ROLE_IDS.items()}
+        graph_roles.update(dict([GROUP_READWRITE, TEAMS_SELF]))
         self.write(
             {
                 "graph_sp": GRAPH_SP,
@@ -128,16 +125,18 @@ def test_script_is_valid_bash() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_script_lists_the_five_graph_roles() -> None:
-    roles = dict(re.findall(r'^  "([0-9a-f-]{36}) ([\w.]+)"', SCRIPT.read_text(), re.MULTILINE))
-    assert roles == EXPECTED_ROLES
+def test_script_has_no_role_list_of_its_own() -> None:
+    """The one list is greenlight/graph/permissions.py; a copy here would drift."""
+    assert re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", SCRIPT.read_text()) == [
+        "00000003-0000-0000-c000-000000000000"
+    ]
 
 
-def test_grants_all_five_roles_to_the_bot_identity(tenant: FakeTenant) -> None:
+def test_grants_the_roles_of_the_permission_table(tenant: FakeTenant) -> None:
     result = tenant.run("--principal-id", BOT_PRINCIPAL)
     assert result.returncode == 0, result.stderr
     assert sorted(tenant.read()["assignments"][BOT_PRINCIPAL]) == sorted(EXPECTED_ROLES)
-    assert "done: 5 role(s) granted" in result.stdout
+    assert f"done: {len(EXPECTED_ROLES)} role(s) granted" in result.stdout
 
 
 def test_second_run_grants_nothing(tenant: FakeTenant) -> None:
@@ -146,12 +145,12 @@ def test_second_run_grants_nothing(tenant: FakeTenant) -> None:
     again = tenant.run("--principal-id", BOT_PRINCIPAL)
     assert again.returncode == 0, again.stderr
     assert len(tenant.posts()) == posts_after_first
-    assert again.stdout.count("present  ") == 5
+    assert again.stdout.count("present  ") == len(EXPECTED_ROLES)
 
 
 def test_grants_only_the_missing_roles(tenant: FakeTenant) -> None:
     data = tenant.read()
-    already = ["78145de6-330d-4800-a6ce-494ff2d33d07", "df021288-bdef-4463-88db-98f22de89214"]
+    already = [APP_ROLE_IDS["DeviceManagementApps.ReadWrite.All"]]
     data["assignments"][BOT_PRINCIPAL] = list(already)
     tenant.write(data)
     result = tenant.run("--principal-id", BOT_PRINCIPAL)
@@ -160,17 +159,27 @@ def test_grants_only_the_missing_roles(tenant: FakeTenant) -> None:
     assert granted == set(EXPECTED_ROLES) - set(already)
 
 
-def test_teams_fallback_adds_the_broader_installation_role(tenant: FakeTenant) -> None:
-    result = tenant.run("--principal-id", BOT_PRINCIPAL, "--teams-fallback")
+def test_roles_no_longer_needed_are_named_and_kept_unless_asked(tenant: FakeTenant) -> None:
+    data = tenant.read()
+    data["assignments"][BOT_PRINCIPAL] = [GROUP_READWRITE[0], TEAMS_SELF[0]]
+    tenant.write(data)
+    result = tenant.run("--principal-id", BOT_PRINCIPAL)
     assert result.returncode == 0, result.stderr
-    assert TEAMS_FALLBACK[0] in tenant.read()["assignments"][BOT_PRINCIPAL]
+    assert "extra    Group.ReadWrite.All" in result.stdout and "--revoke-extra" in result.stdout
+    assert GROUP_READWRITE[0] in tenant.read()["assignments"][BOT_PRINCIPAL]
+    revoked = tenant.run("--principal-id", BOT_PRINCIPAL, "--revoke-extra")
+    assert revoked.returncode == 0, revoked.stderr
+    assert sorted(tenant.read()["assignments"][BOT_PRINCIPAL]) == sorted(EXPECTED_ROLES)
 
 
-def test_dry_run_changes_nothing(tenant: FakeTenant) -> None:
+def test_dry_run_prints_the_az_calls_and_changes_nothing(tenant: FakeTenant) -> None:
     result = tenant.run("--principal-id", BOT_PRINCIPAL, "--dry-run")
     assert result.returncode == 0, result.stderr
     assert tenant.posts() == []
-    assert result.stdout.count("missing  ") == 5
+    would = [line for line in result.stdout.splitlines() if line.startswith("would run: az rest --method POST")]
+    assert len(would) == len(EXPECTED_ROLES)
+    for role_id in EXPECTED_ROLES:
+        assert any(role_id in line and BOT_PRINCIPAL in line for line in would)
 
 
 def test_reads_the_principal_from_the_deployment_outputs(tenant: FakeTenant) -> None:
@@ -178,12 +187,12 @@ def test_reads_the_principal_from_the_deployment_outputs(tenant: FakeTenant) -> 
     assert result.returncode == 0, result.stderr
     show = [call for call in tenant.read()["calls"] if call[:3] == ["deployment", "group", "show"]]
     assert show and "properties.outputs.botPrincipalId.value" in show[0]
-    assert len(tenant.read()["assignments"][BOT_PRINCIPAL]) == 5
+    assert len(tenant.read()["assignments"][BOT_PRINCIPAL]) == len(EXPECTED_ROLES)
 
 
 def test_refuses_a_role_id_that_names_another_role_in_the_tenant(tenant: FakeTenant) -> None:
     data = tenant.read()
-    data["graph_roles"]["bf7b1a76-6e77-406b-b258-bf5c7720e98f"] = "Directory.ReadWrite.All"
+    data["graph_roles"][APP_ROLE_IDS["Group.Create"]] = "Directory.ReadWrite.All"
     tenant.write(data)
     result = tenant.run("--principal-id", BOT_PRINCIPAL)
     assert result.returncode != 0

@@ -18,6 +18,7 @@ RULES: dict[str, tuple[str, str]] = {
     # module symbol in main.bicep -> (rule, pattern) for its `name` parameter
     "hostStorage": ("storage account: 3-24 lowercase letters and digits", r"[a-z0-9]{3,24}"),
     "dataStorage": ("storage account: 3-24 lowercase letters and digits", r"[a-z0-9]{3,24}"),
+    "archive": ("storage account: 3-24 lowercase letters and digits", r"[a-z0-9]{3,24}"),
     "keyVault": (
         "key vault: 3-24, starts with a letter, letters digits hyphens",
         r"[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]",
@@ -114,7 +115,7 @@ def test_names_follow_azure_rules(prefix: str, env: str) -> None:
 
 def test_the_two_storage_accounts_get_different_names() -> None:
     names = module_names({"namePrefix": "contoso-apps", "env": "prod"})
-    assert names["hostStorage"] != names["dataStorage"]
+    assert len({names["hostStorage"], names["dataStorage"], names["archive"]}) == 3
 
 
 def test_longest_prefix_is_what_main_allows() -> None:
