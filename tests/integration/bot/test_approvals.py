@@ -7,9 +7,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from bot.approvals import ApprovalService, Outcome
 from bot.approvers import ConfiguredApprovers
+
 from greenlight.models import Request, RequestStatus, Verdict
 from greenlight.storage import AuditLog, DecisionRepository, RequestRepository, StorageAccount
 from tests.support.builders import a_request
