@@ -21,7 +21,7 @@ import jwt
 from aiohttp import web
 
 from sandbox.config import SandboxConfig
-from sandbox.graph import apps, groups
+from sandbox.graph import apps, devices, groups
 from sandbox.graph.blob import BlobService
 from sandbox.graph.common import Context, GraphError, error_body
 from sandbox.graph.store import Faults, Store, Tenant
@@ -114,6 +114,7 @@ def create_app(config: SandboxConfig) -> web.Application:
     app["graph_base_url"] = config.base_url
     apps.add_routes(app)
     groups.add_routes(app)
+    devices.add_routes(app)
     app.router.add_route("*", "/_blob/{key:.+}", blobs.handle)
     app.router.add_post("/_sandbox/faults", _set_faults)
     app.router.add_get("/_sandbox/state", _state)

@@ -34,6 +34,7 @@ _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,99}$")
 # Application permissions the sandbox grants every client (what Greenlight's identity needs on Graph).
 DEFAULT_APP_ROLES = (
     "DeviceManagementApps.ReadWrite.All",
+    "DeviceManagementManagedDevices.Read.All",
     "Group.ReadWrite.All",
     "GroupMember.ReadWrite.All",
     "User.Read.All",

@@ -1,0 +1,56 @@
+"""A DFApp for the request workflow's devhost tests: the real `orchestrations` blueprint (request_orchestrator and
+its activities) plus simple stand-ins for the publish side's four functions, which this branch does not have.
+
+The stand-ins follow CONTRACT.md's shapes; what they answer is steered per package id so a test can pick a path:
+`*.published` → already published, `*.waiting` → another publication in flight (then published),
+`*.fails` → the publish sub-orchestration fails, anything else → this request owns and runs the publication.
+"""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from orchestrations import blueprint as durable_blueprint
+
+stand_ins = df.Blueprint()
+GRANTS: list[dict] = []  # grant_access calls, for the tests to read (same process)
+
+
+def _package_of(ref: dict) -> str:
+    import services
+
+    return services.get().requests.get(ref["tenant_id"], ref["request_id"]).value.package_id
+
+
+@stand_ins.activity_trigger(input_name="ref")
+def claim_publication(ref: dict) -> dict:
+    package = _package_of(ref)
+    if package.endswith(".published"):
+        return {"outcome": "published", "app_id": "app-existing", "group_id": "group-existing"}
+    if package.endswith(".waiting"):
+        return {"outcome": "waiting", "publication_id": f"pub-{package}"}
+    return {"outcome": "owner", "instance_id": f"pub-{ref['request_id']}", "input": {"package_id": package}}
+
+
+@stand_ins.orchestration_trigger(context_name="context")
+def publish_orchestrator(context: df.DurableOrchestrationContext):
+    publication = context.get_input()
+    yield context.call_activity("publication_state", {"publication_id": "touch"})
+    if publication["package_id"].endswith(".fails"):
+        return {"ok": False, "error": {"code": "installer_hash_mismatch", "message": "the installer was altered"}}
+    return {"ok": True, "app_id": "app-new", "group_id": "group-new"}
+
+
+@stand_ins.activity_trigger(input_name="ref")
+def publication_state(ref: dict) -> dict:
+    return {"state": "published", "app_id": "app-shared", "group_id": "group-shared", "error": None}
+
+
+@stand_ins.activity_trigger(input_name="grant")
+def grant_access(grant: dict) -> dict:
+    GRANTS.append(grant)
+    return {"added": True}
+
+
+app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+app.register_functions(durable_blueprint)
+app.register_functions(stand_ins)
