@@ -12,6 +12,7 @@ another stage or one that arrives when it no longer waits, so a replayed or dupl
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -94,7 +95,7 @@ def wait_for_decision(context: df.DurableOrchestrationContext, ref: dict[str, An
                 return "cancelled"
             cancel = context.wait_for_external_event(CANCEL_EVENT)  # stale: the row is not cancelled
             continue
-        if winner is decision and (decision.result or {}).get("stage") != stage:
+        if winner is decision and event_data(decision.result).get("stage") != stage:
             decision = context.wait_for_external_event(DECISION_EVENT)  # stale: another stage's event
             continue
         # A decision event, or the timer (a safety net should an event have been lost): read the decision.
@@ -105,6 +106,16 @@ def wait_for_decision(context: df.DurableOrchestrationContext, ref: dict[str, An
             return "cancelled"
         if winner is decision:
             decision = context.wait_for_external_event(DECISION_EVENT)
+
+
+def event_data(result: Any) -> dict[str, Any]:
+    """An external event's payload: the SDK hands it over as JSON text or as the parsed value."""
+    if isinstance(result, str):
+        try:
+            result = json.loads(result)
+        except ValueError:
+            return {}
+    return result if isinstance(result, dict) else {}
 
 
 def publish(context: df.DurableOrchestrationContext, ref: dict[str, Any]):

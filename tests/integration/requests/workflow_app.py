@@ -18,7 +18,7 @@ GRANTS: list[dict] = []  # grant_access calls, for the tests to read (same proce
 def _package_of(ref: dict) -> str:
     import services
 
-    return services.get().requests.get(ref["tenant_id"], ref["request_id"]).value.package_id
+    return services.get().requests.get(ref["tenant_id"], ref["request_id"]).value.package_id.lower()
 
 
 @stand_ins.activity_trigger(input_name="ref")
@@ -35,7 +35,7 @@ def claim_publication(ref: dict) -> dict:
 def publish_orchestrator(context: df.DurableOrchestrationContext):
     publication = context.get_input()
     yield context.call_activity("publication_state", {"publication_id": "touch"})
-    if publication["package_id"].endswith(".fails"):
+    if publication["package_id"].lower().endswith(".fails"):
         return {"ok": False, "error": {"code": "installer_hash_mismatch", "message": "the installer was altered"}}
     return {"ok": True, "app_id": "app-new", "group_id": "group-new"}
 
