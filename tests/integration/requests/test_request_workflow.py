@@ -50,6 +50,7 @@ async def test_an_approved_request_is_published_granted_and_completed(workflows:
     assert {"request_id": request_id, "tenant_id": w.tenant, "group_id": "group-new"} in workflow_app.GRANTS
     assert [d.approver_oid for d in w.notifier.decisions] == ["bob-oid"]
     assert [s for s, _ in w.notifier.statuses][-3:] == ["Publishing", "Published", "Completed"]
+    assert "claim_publication" in [e.get("Name") for e in events_of(done, "TaskScheduled")]
 
 
 async def test_a_rejected_request_ends_rejected_and_everyone_is_told(workflows: Workflows) -> None:
