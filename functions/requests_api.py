@@ -175,7 +175,9 @@ def get_request(req: func.HttpRequest, principal: Principal) -> JsonResult:
         found = RequestRepository(runtime.get().storage).get(principal.tenant_id, request_id)
     except (LookupError, ValueError):
         raise ApiProblem(404, "Not found", "no such request", "not-found") from None
-    if found.value.requester_oid.lower() != principal.oid.lower() and not principal.has_any({Role.APPROVER, Role.ADMIN}):
+    if found.value.requester_oid.lower() != principal.oid.lower() and not principal.has_any(
+        {Role.APPROVER, Role.ADMIN}
+    ):
         # 404, not 403: a stranger learns nothing about which request ids exist.
         raise ApiProblem(404, "Not found", "no such request", "not-found")
     return JsonResult(to_view(found.value), 200, {"ETag": found.etag})

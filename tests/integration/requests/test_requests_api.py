@@ -4,6 +4,7 @@ served by the sandbox CDN."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -186,9 +187,9 @@ async def test_cancel_by_the_requester_or_an_admin_not_others_and_not_once_publi
         body_of(await api.cancel(api.mint("oid-admin", roles=("Admin",)), other["request_id"]), 200)["status"]
         == "Cancelled"
     )
-    publishing = api.services.requests.get(SANDBOX_TENANT_ID, other["request_id"]).value
-    api.services.requests.modify(SANDBOX_TENANT_ID, publishing.request_id,
-                                 lambda r: r.__class__(**{**r.__dict__, "status": RequestStatus.PUBLISHING}))  # fmt: skip
+    api.services.requests.modify(
+        SANDBOX_TENANT_ID, other["request_id"], lambda r: dataclasses.replace(r, status=RequestStatus.PUBLISHING)
+    )
     problem = body_of(await api.cancel(api.mint("oid-fay"), other["request_id"]), 409)
     assert "Publishing" in problem["detail"]
 
@@ -200,3 +201,27 @@ async def test_read_shows_status_progress_app_and_error(api: Api) -> None:
     assert view["status"] == "PendingApproval"
     assert view["progress"] == {"stage": "Approval", "percent": 10, "message": "Waiting for an approver"}
     assert (view["app_id"], view["error"]) == (None, None)
+
+
+async def test_a_requester_creates_a_request_for_themselves(api: Api) -> None:
+    response = await api.create(api.mint("oid-rita"), {"package_id": "7zip.7zip", "justification": "archives"})
+    view = body_of(response, 201)
+    assert (view["requester_oid"], view["architecture"]) == ("oid-rita", "x64")
+    assert response.headers["Location"] == f"/api/requests/{view['request_id']}"
+
+
+async def test_on_behalf_of_needs_admin_and_the_key_stays_the_callers(api: Api) -> None:
+    body = {**SEVEN_ZIP, "on_behalf_of": {"oid": "oid-victim", "name": "V"}}
+    body_of(await api.create(api.mint("oid-rita"), body, "obo-1"), 403)
+    view = body_of(await api.create(api.mint("oid-helpdesk", roles=("Admin",)), body, "obo-1"), 201)
+    assert view["requester_oid"] == "oid-victim"
+    # The victim using the same key themselves makes a request of their own (keys are scoped to the caller).
+    own = body_of(await api.create(api.mint("oid-victim"), SEVEN_ZIP, "obo-1"), 201)
+    assert own["request_id"] != view["request_id"]
+
+
+async def test_a_stranger_cannot_read_someone_elses_request_but_an_approver_can(api: Api) -> None:
+    rid = body_of(await api.create(api.mint("oid-owner"), SEVEN_ZIP), 201)["request_id"]
+    assert (await api.read(api.mint("oid-owner"), rid)).status_code == 200
+    body_of(await api.read(api.mint("oid-stranger"), rid), 404)
+    assert (await api.read(api.mint("oid-approver", roles=("Approver",)), rid)).status_code == 200

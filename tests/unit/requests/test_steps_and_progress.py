@@ -68,8 +68,10 @@ async def test_progress_is_throttled_by_step_and_interval(world: World) -> None:
     world.requests.create(request)
     now = [0.0]
     sink = RequestProgress(world.requests, world.notifier, TENANT, request.request_id, clock=lambda: now[0])
-    reports = [(0.0, "Downloading", 20), (0.5, "Downloading", 25), (1.0, "Downloading", 35), (4.0, "Downloading", 36),
-               (5.0, "Downloading", 46), (5.5, "Uploading", 50), (9.0, "Uploading", 51), (9.1, "Done", 100)]  # fmt: skip
+    reports = [
+        (0.0, "Downloading", 20), (0.5, "Downloading", 25), (1.0, "Downloading", 35), (4.0, "Downloading", 36),
+        (5.0, "Downloading", 46), (5.5, "Uploading", 50), (9.0, "Uploading", 51), (9.1, "Done", 100),
+    ]  # fmt: skip
     for at, stage, percent in reports:
         now[0] = at
         await sink.report(Progress(stage, percent, f"{stage} {percent}"))

@@ -107,9 +107,9 @@ async def test_a_failed_start_leaves_the_request_submitted_and_the_retry_starts_
 
 
 async def test_an_unknown_package_or_version_is_named(world: World) -> None:
-    with pytest.raises(UnknownPackage, match="no.such"):
+    with pytest.raises(UnknownPackage, match=r"no\.such"):
         await world.service.submit_request(command(package_id="no.such"), world.workflow)
-    with pytest.raises(UnknownPackage, match="7zip.7zip 1.0"):
+    with pytest.raises(UnknownPackage, match=r"7zip\.7zip 1\.0"):
         await world.service.submit_request(command(package_version="1.0"), world.workflow)
     assert world.requests.rows == {}
 
