@@ -10,6 +10,7 @@ from devhost.durable.state import RuntimeStatus
 from greenlight.models import RequestStatus, Verdict
 from greenlight.requests import DecideRequest, SubmitRequest
 from greenlight.requests.workflow import instance_id_for
+from orchestrations.request import event_data
 from tests.integration.devhost.conftest import events_of
 from tests.integration.requests import workflow_app
 from tests.integration.requests.conftest import Workflows
@@ -50,7 +51,7 @@ async def test_an_approved_request_is_published_granted_and_completed(workflows:
     assert {"request_id": request_id, "tenant_id": w.tenant, "group_id": "group-new"} in workflow_app.GRANTS
     assert [d.approver_oid for d in w.notifier.decisions] == ["bob-oid"]
     assert [s for s, _ in w.notifier.statuses][-3:] == ["Publishing", "Published", "Completed"]
-    assert "claim_publication" in [e.get("Name") for e in events_of(done, "TaskScheduled")]
+    assert "claim_publication" in [e.get("Name") for e in events_of(done, "TASK_SCHEDULED")]
 
 
 async def test_a_rejected_request_ends_rejected_and_everyone_is_told(workflows: Workflows) -> None:
@@ -61,7 +62,7 @@ async def test_a_rejected_request_ends_rejected_and_everyone_is_told(workflows: 
     assert json.loads(done.output) == "Rejected"
     assert stored(w, request_id).status is RequestStatus.REJECTED
     assert [d.verdict for d in w.notifier.decisions] == [Verdict.REJECTED]
-    assert "claim_publication" not in [e.get("Name") for e in events_of(done, "TaskScheduled")]
+    assert "claim_publication" not in [e.get("Name") for e in events_of(done, "TASK_SCHEDULED")]
 
 
 async def test_cancel_while_waiting_ends_the_workflow(workflows: Workflows) -> None:
@@ -133,3 +134,36 @@ async def test_a_decision_before_the_workflow_waits_and_a_late_start_still_decid
     await decide(w, row.request_id)  # the raise finds no instance, starts it, raises again
     done = await w.host.wait_for(instance_id_for(row.request_id), RuntimeStatus.COMPLETED)
     assert json.loads(done.output) == "Completed"
+
+
+async def test_a_card_click_and_an_api_call_raise_the_same_decision_event(workflows: Workflows) -> None:
+    """The Teams door (/api/messages → handler → RequestService) and the API door end in the same event."""
+    from bot.endpoint import handle
+    from bot.runtime import BotRuntime
+    from bot.settings import AppType, BotSettings
+    from greenlight.settings import Environment
+    from tests.integration.bot.conftest import activity, http_request
+
+    w = workflows
+    by_card, by_api = await submit(w, key="card"), await submit(w, key="api")
+    settings = BotSettings(
+        environment=Environment.LOCAL, app_id=None, app_type=AppType.MULTI_TENANT, app_tenant_id=None
+    )
+    runtime = BotRuntime.build(settings, w.services.account, service=w.services.service)
+    click = activity(
+        type="invoke",
+        name="adaptiveCard/action",
+        serviceUrl="http://127.0.0.1:9/",  # no replyToId: nothing is sent to a Bot Connector in this turn
+        channelData={"tenant": {"id": w.tenant}},
+        conversation={"id": "a:1bob", "conversationType": "personal", "tenantId": w.tenant},
+        value={"action": {"type": "Action.Execute", "verb": "approve", "data": {"requestId": by_card}}},
+        **{"from": {"id": "29:bob", "aadObjectId": "bob-oid", "name": "Bob"}},
+    )
+    response = await handle(http_request(click), runtime, w.workflow())
+    assert response.status_code == 200 and "Approved by Bob" in response.get_body().decode()
+    await decide(w, by_api)
+    raised = []
+    for request_id in (by_card, by_api):
+        done = await w.host.wait_for(instance_id_for(request_id), RuntimeStatus.COMPLETED)
+        raised.append([(e["Name"], event_data(json.loads(e["Input"]))) for e in events_of(done, "EVENT_RAISED")])
+    assert raised[0] == raised[1] == [("Decision", {"stage": 0})]
