@@ -109,6 +109,7 @@ class Operation:
     response_schema: str | None
     response_status: int
     query: tuple[tuple[str, str], ...] = ()
+    errors: tuple[tuple[int, str], ...] = ()  # route-specific problem answers (status, when)
 
 
 # Typed domain errors answer as problems (their messages name keys, never secrets).
@@ -204,6 +205,7 @@ def api_endpoint(
     response_status: int = 200,
     summary: str | None = None,
     query: Iterable[tuple[str, str]] = (),
+    errors: Iterable[tuple[int, str]] = (),
 ) -> Callable[[Callable[..., Any]], Callable[[func.HttpRequest], Any]]:
     """See the module docstring. `roles=set()` means any authenticated caller; `None` means anonymous."""
     required = None if roles is None else frozenset(roles)
@@ -217,6 +219,7 @@ def api_endpoint(
             response_schema=response_schema,
             response_status=response_status,
             query=tuple(query),
+            errors=tuple(errors),
         )
 
         def prepare(req: func.HttpRequest) -> dict[str, Any]:

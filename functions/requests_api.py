@@ -85,6 +85,7 @@ def decision_view(decision: Decision) -> dict[str, Any]:
     response_schema="Request",
     response_status=201,
     summary="Create a software request (Admins may create one on behalf of a user); Idempotency-Key makes it safe",
+    errors=((422, "unknown package or version, or an Idempotency-Key reused with another body"),),
 )
 async def create_request(req: func.HttpRequest, principal: Principal, body: dict[str, Any], client) -> JsonResult:
     on_behalf = body.get("on_behalf_of")
@@ -122,6 +123,7 @@ async def create_request(req: func.HttpRequest, principal: Principal, body: dict
     response_schema="Decision",
     response_status=201,
     summary="Approve or reject a request (an approver of it, never its requester); 409 carries the decision that won",
+    errors=((404, "no such request"), (409, "already decided (the problem's `decision` is the one that won)")),
 )
 async def decide_request(req: func.HttpRequest, principal: Principal, body: dict[str, Any], client) -> JsonResult:
     command = DecideRequest(
@@ -149,6 +151,7 @@ async def decide_request(req: func.HttpRequest, principal: Principal, body: dict
     roles=set(),
     response_schema="Request",
     summary="Cancel a request before publishing starts (its requester, or an Admin)",
+    errors=((404, "no such request"), (409, "publishing has started or it is finished")),
 )
 async def cancel_request(req: func.HttpRequest, principal: Principal, client) -> JsonResult:
     request_id = req.route_params.get("request_id", "")
@@ -168,7 +171,12 @@ async def cancel_request(req: func.HttpRequest, principal: Principal, client) ->
 
 
 @blueprint.route(route="requests/{request_id}", methods=["GET"])
-@api_endpoint(roles=set(), response_schema="Request", summary="Read one request (its requester, Approvers, Admins)")
+@api_endpoint(
+    roles=set(),
+    response_schema="Request",
+    summary="Read one request (its requester, Approvers, Admins)",
+    errors=((404, "no such request (or not yours)"),),
+)
 def get_request(req: func.HttpRequest, principal: Principal) -> JsonResult:
     request_id = req.route_params.get("request_id", "")
     try:

@@ -225,3 +225,15 @@ async def test_a_stranger_cannot_read_someone_elses_request_but_an_approver_can(
     assert (await api.read(api.mint("oid-owner"), rid)).status_code == 200
     body_of(await api.read(api.mint("oid-stranger"), rid), 404)
     assert (await api.read(api.mint("oid-approver", roles=("Approver",)), rid)).status_code == 200
+
+
+def test_openapi_documents_the_request_routes_and_their_problems(api_runtime) -> None:  # noqa: F811
+    from functions.openapi import build_document
+
+    paths = build_document()["paths"]
+    create = paths["/api/requests"]["post"]
+    assert "201" in create["responses"] and "422" in create["responses"]
+    decide = paths["/api/requests/{request_id}/decisions"]["post"]
+    assert decide["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/DecisionInput")
+    assert {"201", "403", "404", "409"} <= set(decide["responses"])
+    assert {"200", "404", "409"} <= set(paths["/api/requests/{request_id}/cancel"]["post"]["responses"])
