@@ -45,28 +45,34 @@ def request_orchestrator(context: df.DurableOrchestrationContext):
     step = progress("Publishing", 20, "Approved; preparing the package")
     context.set_custom_status(step)
     moved = yield context.call_activity("set_request_status", {**ref, "status": "Publishing", "progress": step})
-    if not moved["ok"]:  # cancelled in the meantime: the row decides
+    if not moved["ok"]:  # cancelled in the meantime: the row decides, and everyone is told
+        if moved["status"] == "Cancelled":
+            yield context.call_activity("set_request_status", {**ref, "status": "Cancelled"})
         return moved["status"]
     try:
         result = yield from publish(context, ref)
+        if result.get("ok"):
+            return (yield from grant_and_complete(context, ref, result))
     except Exception as error:  # noqa: BLE001 - an activity failed unexpectedly: the request fails, with a reason
-        result = {"ok": False, "error": {"code": "publish_error", "message": str(error)[:300]}}
-    if not result.get("ok"):
-        error = result.get("error") or {"code": "publish_error", "message": "Publishing failed"}
-        context.set_custom_status(progress("Failed", None, error["message"]))
-        yield context.call_activity("set_request_status", {**ref, "status": "Failed", "error": error})
-        return "Failed"
+        first_line = (str(error).strip().splitlines() or ["an unexpected error"])[0]
+        result = {"ok": False, "error": {"code": "publish_error", "message": first_line[:300]}}
+    error = result.get("error") or {"code": "publish_error", "message": "Publishing failed"}
+    context.set_custom_status(progress("Failed", None, error["message"]))
+    yield context.call_activity("set_request_status", {**ref, "status": "Failed", "error": error})
+    return "Failed"
 
+
+def grant_and_complete(context: df.DurableOrchestrationContext, ref: dict[str, Any], published: dict[str, Any]):
     step = progress("Assigning", 90, "Published; giving you access")
     context.set_custom_status(step)
     yield context.call_activity(
-        "set_request_status", {**ref, "status": "Published", "app_id": result["app_id"], "progress": step}
+        "set_request_status", {**ref, "status": "Published", "app_id": published["app_id"], "progress": step}
     )
-    yield context.call_activity("grant_access", {**ref, "group_id": result["group_id"]})
+    yield context.call_activity("grant_access", {**ref, "group_id": published["group_id"]})
     step = progress("Done", 100, "On its way to your devices")
     context.set_custom_status(step)
     yield context.call_activity(
-        "set_request_status", {**ref, "status": "Completed", "app_id": result["app_id"], "progress": step}
+        "set_request_status", {**ref, "status": "Completed", "app_id": published["app_id"], "progress": step}
     )
     return "Completed"
 

@@ -230,7 +230,7 @@ class RequestService:
         def change(current: Request) -> Request | None:
             if current.status not in OPEN_STATUSES or current.stage != decision.stage:
                 return None
-            return dataclasses.replace(current, status=target)
+            return dataclasses.replace(current, status=target, progress=None)
 
         return (await asyncio.to_thread(self.requests.modify, request.tenant_id, request.request_id, change)).value
 

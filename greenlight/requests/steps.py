@@ -63,7 +63,7 @@ class RequestSteps:
         def change(request: Request) -> Request | None:
             if request.status not in OPEN_STATUSES or request.stage != stage:
                 return None
-            return dataclasses.replace(request, status=target)
+            return dataclasses.replace(request, status=target, progress=None)  # no longer "waiting for an approver"
 
         request = (await asyncio.to_thread(self.requests.modify, tenant_id, request_id, change)).value
         await self._notifier().show_decision(request, decision)

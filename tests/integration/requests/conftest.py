@@ -25,6 +25,7 @@ PACKAGES = {
     "Contoso.Fails": ["1.0"],
     "Contoso.Waiting": ["1.0"],
     "Contoso.Published": ["1.0"],
+    "Contoso.GrantFails": ["1.0"],
 }
 
 

@@ -104,6 +104,18 @@ async def test_a_failed_publication_fails_the_request_with_its_reason(workflows:
     assert request.error == "the installer was altered"
 
 
+async def test_an_activity_that_raises_fails_the_request_instead_of_the_workflow(workflows: Workflows) -> None:
+    w = workflows
+    request_id = await submit(w, "Contoso.GrantFails")
+    await decide(w, request_id)
+    done = await w.host.wait_for(instance_id_for(request_id), RuntimeStatus.COMPLETED)
+    assert json.loads(done.output) == "Failed"
+    request = stored(w, request_id)
+    assert (request.status, request.error_code) == (RequestStatus.FAILED, "publish_error")
+    assert "assignment group is gone" in request.error
+    assert w.notifier.statuses[-1][0] == "Failed"  # the requester is told
+
+
 async def test_already_published_and_shared_publications_complete_too(workflows: Workflows) -> None:
     w = workflows
     published = await submit(w, "Contoso.Published", "k-published")

@@ -3,7 +3,7 @@ its activities) plus simple stand-ins for the publish side's four functions, whi
 
 The stand-ins follow CONTRACT.md's shapes; what they answer is steered per package id so a test can pick a path:
 `*.published` → already published, `*.waiting` → another publication in flight (then published),
-`*.fails` → the publish sub-orchestration fails, anything else → this request owns and runs the publication.
+`*.fails` → the publish sub-orchestration fails, `*.grantfails` → grant_access raises, anything else → this request owns and runs the publication.
 """
 
 import azure.durable_functions as df
@@ -47,6 +47,8 @@ def publication_state(ref: dict) -> dict:
 
 @stand_ins.activity_trigger(input_name="grant")
 def grant_access(grant: dict) -> dict:
+    if _package_of(grant).endswith(".grantfails"):
+        raise RuntimeError("the assignment group is gone")
     GRANTS.append(grant)
     return {"added": True}
 
