@@ -152,6 +152,11 @@ def get() -> Services:
         return _services
 
 
+def installed() -> Services | None:
+    """What get() would return without building anything (tests restore it)."""
+    return _services
+
+
 def set_services(services: Services | None) -> None:
     """Install services built by a test (or forget them)."""
     global _services

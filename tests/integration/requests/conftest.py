@@ -57,10 +57,11 @@ async def workflows(workflow_index: FunctionIndex, azurite) -> AsyncIterator[Wor
         approvers=ConfiguredApprovers(frozenset(APPROVERS)),
         notifier=lambda: notifier,
     )
+    previous = services.installed()
     services.set_services(built)
     host, server = await start_host(workflow_index, azurite.connection_string)
     try:
         yield Workflows(host, built, notifier, str(uuid.uuid4()))
     finally:
         await server.close()
-        services.set_services(None)
+        services.set_services(previous)  # as other suites left it

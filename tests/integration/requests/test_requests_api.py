@@ -26,7 +26,6 @@ from greenlight.settings import SANDBOX_TENANT_ID
 from greenlight.storage import AuditLog, StorageAccount
 from tests.integration.devhost.conftest import DurableHost, start_host
 from tests.integration.foundation.conftest import api_runtime, mint  # noqa: F401 - fixtures
-from tests.integration.requests.conftest import workflow_index  # noqa: F401 - fixture
 from tests.support.fakes import FakeDevices, RecordingNotifier
 
 APPROVER = "oid-bob"
@@ -102,13 +101,14 @@ async def api(api_runtime, mint, workflow_index: FunctionIndex, azurite, sandbox
         approvers=ConfiguredApprovers(frozenset({APPROVER, "oid-alice"})),
         notifier=lambda: RecordingNotifier([APPROVER]),
     )
+    previous = services.installed()
     services.set_services(built)
     host, server = await start_host(workflow_index, azurite.connection_string)
     try:
         yield Api(host, mint, built)
     finally:
         await server.close()
-        services.set_services(None)
+        services.set_services(previous)  # as other suites left it
 
 
 def body_of(response: func.HttpResponse, status: int) -> dict:
