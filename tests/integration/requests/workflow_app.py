@@ -1,9 +1,11 @@
-"""A DFApp for the request workflow's devhost tests: the real `orchestrations` blueprint (request_orchestrator and
-its activities) plus simple stand-ins for the publish side's four functions, which this branch does not have.
+"""A DFApp for the request workflow's devhost tests: the real request_orchestrator and its activities (taken from
+the `orchestrations` blueprint by module, so the publish side's real functions, once merged, are left out) plus
+simple stand-ins for the publish side's four functions, so these tests choose each publishing outcome.
 
 The stand-ins follow CONTRACT.md's shapes; what they answer is steered per package id so a test can pick a path:
 `*.published` → already published, `*.waiting` → another publication in flight (then published),
-`*.fails` → the publish sub-orchestration fails, `*.grantfails` → grant_access raises, anything else → this request owns and runs the publication.
+`*.fails` → the publish sub-orchestration fails, `*.grantfails` → grant_access raises, anything else → this
+request owns and runs the publication.
 """
 
 import azure.durable_functions as df
@@ -53,6 +55,23 @@ def grant_access(grant: dict) -> dict:
     return {"added": True}
 
 
+class _RequestWorkflow(df.Blueprint):
+    """The request side's functions of `orchestrations.blueprint` (orchestrations/request*.py) only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._function_builders = [
+            builder
+            for builder in durable_blueprint._function_builders
+            if _module_of(builder._function.get_user_function()).startswith("orchestrations.request")
+        ]
+
+
+def _module_of(function) -> str:
+    # An orchestrator is wrapped by the SDK; the wrapper keeps the generator function.
+    return getattr(function, "orchestrator_function", function).__module__
+
+
 app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-app.register_functions(durable_blueprint)
+app.register_functions(_RequestWorkflow())
 app.register_functions(stand_ins)
