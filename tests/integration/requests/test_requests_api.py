@@ -237,3 +237,33 @@ def test_openapi_documents_the_request_routes_and_their_problems(api_runtime) ->
     assert decide["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/DecisionInput")
     assert {"201", "403", "404", "409"} <= set(decide["responses"])
     assert {"200", "404", "409"} <= set(paths["/api/requests/{request_id}/cancel"]["post"]["responses"])
+
+
+async def test_an_api_made_request_is_listed_as_pending_approval_for_approvers(api: Api) -> None:
+    from functions.requests_api import list_requests
+
+    rid = body_of(await api.create(api.mint("oid-ivy"), SEVEN_ZIP), 201)["request_id"]
+    await api.host.settle()  # the workflow puts every request up for approval, whichever door it came through
+    token = api.mint(APPROVER, roles=("Approver",))
+
+    def page(continuation: str | None) -> dict:
+        params = {
+            "status": "PendingApproval",
+            "page_size": "100",
+            **({"continuation": continuation} if continuation else {}),
+        }
+        headers = {"Authorization": f"Bearer {token}"}
+        return body_of(
+            list_requests(func.HttpRequest("GET", "http://x/api/requests", headers=headers, params=params, body=b"")),
+            200,
+        )
+
+    listed: list[str] = []
+    continuation = None
+    while True:
+        found = page(continuation)
+        listed += [item["request_id"] for item in found["items"]]
+        continuation = found["continuation"]
+        if rid in listed or not continuation:
+            break
+    assert rid in listed
