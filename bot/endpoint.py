@@ -18,10 +18,10 @@ import azure.functions as func
 from botbuilder.schema import Activity
 
 from bot import blueprint
-from bot.handler import WORKFLOW_KEY
 from bot.http import json_response, problem
 from bot.references import tenant_of
 from bot.runtime import BotRuntime, get_runtime
+from bot.workflow import WORKFLOW_KEY
 from greenlight.requests.workflow import Workflow
 from greenlight.settings import SettingsError
 from orchestrations.client import DurableWorkflow

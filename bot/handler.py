@@ -36,6 +36,7 @@ from bot.commands import HELP_TEXT, CommandKind, parse_command
 from bot.notifier import SentCard, disable_connector_retries
 from bot.references import is_personal, serialize_reference, tenant_of
 from bot.services import BotServices
+from bot.workflow import workflow_of as _workflow
 from greenlight.models import RequestStatus, Verdict
 from greenlight.requests import (
     CatalogUnavailable,
@@ -57,20 +58,6 @@ log = logging.getLogger("greenlight.bot")
 MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
 ERROR_CONTENT_TYPE = "application/vnd.microsoft.error"
 GENERIC_FAILURE = "Sorry, something went wrong on my side. Please try again in a minute."
-WORKFLOW_KEY = "greenlight.workflow"
-
-
-class _NoWorkflowBound:
-    """A turn without a durable client (should not happen behind /api/messages): every call fails, retryably."""
-
-    async def start(self, tenant_id: str, request_id: str) -> None:
-        raise WorkflowUnavailable("no workflow client in this turn")
-
-    async def raise_decision(self, tenant_id: str, request_id: str, stage: int) -> None:
-        raise WorkflowUnavailable("no workflow client in this turn")
-
-    async def raise_cancel(self, tenant_id: str, request_id: str) -> None:
-        raise WorkflowUnavailable("no workflow client in this turn")
 
 
 @dataclass(frozen=True)
@@ -416,10 +403,6 @@ def _justification_hint(message: str) -> str:
     if message == "is required":
         return "Please say briefly why you need it."
     return f"Please check the justification: it {message}."
-
-
-def _workflow(turn_context: TurnContext) -> Any:
-    return turn_context.turn_state.get(WORKFLOW_KEY) or _NoWorkflowBound()
 
 
 def _error(status: int, code: str, message: str) -> dict[str, Any]:
