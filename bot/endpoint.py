@@ -4,6 +4,9 @@ Auth level is anonymous because Bot Service sends a Bot Framework JWT, never a f
 validated here explicitly (whenever an app id is configured) so that every way a token can be bad — expired,
 unknown key, wrong audience, garbage — is a 401 and not a 500 from deep inside botbuilder. Invoke responses are
 serialized here too: botbuilder 4.17's aiohttp CloudAdapter serializes them twice and fails.
+
+The Functions host binds a durable client (`client`); wrapped as greenlight's Workflow it reaches the handler
+in the turn state, so a submit starts the request workflow and a click raises its Decision event.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from bot import blueprint
 from bot.http import json_response, problem
 from bot.references import tenant_of
 from bot.runtime import BotRuntime, get_runtime
+from bot.workflow import WORKFLOW_KEY
+from greenlight.requests.workflow import Workflow
 from greenlight.settings import SettingsError
+from orchestrations.client import DurableWorkflow
 
 log = logging.getLogger("greenlight.bot.endpoint")
 
@@ -26,13 +32,14 @@ MAX_ACTIVITY_BYTES = 256 * 1024  # Teams activities are far smaller; cards we ac
 
 
 @blueprint.route(route="messages", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-async def messages(req: func.HttpRequest) -> func.HttpResponse:
+@blueprint.durable_client_input(client_name="client")
+async def messages(req: func.HttpRequest, client) -> func.HttpResponse:
     try:
         runtime = get_runtime()
     except SettingsError as error:
         log.error("bot is not configured: %s", error)
         return problem(503, "Bot not configured", "The bot endpoint is not configured; see the service logs.")
-    return await handle(req, runtime)
+    return await handle(req, runtime, DurableWorkflow(client))
 
 
 def _parse(req: func.HttpRequest) -> Activity | func.HttpResponse:
@@ -67,7 +74,7 @@ def _parse(req: func.HttpRequest) -> Activity | func.HttpResponse:
     return activity
 
 
-async def handle(req: func.HttpRequest, runtime: BotRuntime) -> func.HttpResponse:
+async def handle(req: func.HttpRequest, runtime: BotRuntime, workflow: Workflow | None = None) -> func.HttpResponse:
     parsed = _parse(req)
     if isinstance(parsed, func.HttpResponse):
         return parsed
@@ -86,8 +93,14 @@ async def handle(req: func.HttpRequest, runtime: BotRuntime) -> func.HttpRespons
     if settings.allowed_tenants and not settings.is_allowed_tenant(tenant_id):
         log.warning("rejected activity from tenant %s", tenant_id)
         return problem(403, "Forbidden", "This tenant is not allowed.")
+
+    async def turn(turn_context) -> None:
+        if workflow is not None:
+            turn_context.turn_state[WORKFLOW_KEY] = workflow
+        await runtime.bot.on_turn(turn_context)
+
     try:
-        invoke_response = await runtime.adapter.process_activity(auth_result, activity, runtime.bot.on_turn)
+        invoke_response = await runtime.adapter.process_activity(auth_result, activity, turn)
     except Exception:
         log.exception("activity of type %s failed", activity.type)
         return problem(500, "Internal error", "The bot could not process this activity.")

@@ -1,4 +1,9 @@
-"""ApprovalBot: the Teams activity handler. Commands in, cards out; card clicks through `bot.approvals`."""
+"""ApprovalBot: the Teams activity handler. Commands in, cards out; submits, decisions and cancels go through
+the application layer (`greenlight.requests.RequestService`), which the HTTP API calls too.
+
+The workflow (the durable client the endpoint got from the Functions host) reaches the handler in the turn state
+under WORKFLOW_KEY; the workflow, not the handler, sends the approval cards and updates every card afterwards.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,6 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity, ActivityTypes, ErrorResponseException
 from msrest.exceptions import ClientRequestError
 
-from bot.approvals import Outcome
 from bot.cards import (
     CARD_CONTENT_TYPE,
     approval_card,
@@ -24,16 +28,29 @@ from bot.cards import (
     search_results_card,
 )
 from bot.cards.approval import VERB_APPROVE, VERB_REJECT
-from bot.cards.request import ARCHITECTURES, VERB_SUBMIT_REQUEST
+from bot.cards.request import VERB_SUBMIT_REQUEST
 from bot.cards.search import MAX_RESULTS, VERB_REQUEST_FORM
 from bot.cards.status import VERB_REVIEW
 from bot.catalog import CatalogUnavailableError
 from bot.commands import HELP_TEXT, CommandKind, parse_command
-from bot.notifier import SentCard, disable_connector_retries, stored_bot_account
+from bot.notifier import SentCard, disable_connector_retries
 from bot.references import is_personal, serialize_reference, tenant_of
-from bot.request_intake import InvalidRequestInput, SubmittedForm
 from bot.services import BotServices
+from bot.workflow import workflow_of as _workflow
 from greenlight.models import RequestStatus, Verdict
+from greenlight.requests import (
+    CatalogUnavailable,
+    DecideRequest,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotAllowed,
+    NotOpen,
+    RequestNotFound,
+    SubmitRequest,
+    UnknownPackage,
+    WorkflowUnavailable,
+    request_id_for,
+)
 from greenlight.storage import InvalidKey, NotFound
 
 log = logging.getLogger("greenlight.bot")
@@ -178,7 +195,7 @@ class ApprovalBot(TeamsActivityHandler):
             current = None
         request = current.value if current is not None else None
         if request is None or (
-            request.requester_oid.lower() != oid and not self._s.approvals.is_approver(request, oid)
+            request.requester_oid.lower() != oid and not await self._s.service.is_approver(request, oid)
         ):
             await turn_context.send_activity("I found no request of yours with that id.")
             return
@@ -193,7 +210,7 @@ class ApprovalBot(TeamsActivityHandler):
             await turn_context.send_activity("I could not tell who you are, so I cannot list approvals.")
             return
         page = await asyncio.to_thread(self._s.requests.list_by_status, tenant_id, RequestStatus.PENDING_APPROVAL, 50)
-        mine = [r for r in page.items if self._s.approvals.is_approver(r, oid)]
+        mine = [r for r in page.items if await self._s.service.is_approver(r, oid)]
         await self._send_card(
             turn_context,
             request_list_card("Waiting for your approval", mine, "Nothing is waiting for you.", reviewable=True),
@@ -275,58 +292,74 @@ class ApprovalBot(TeamsActivityHandler):
 
     async def _submit(self, turn_context: TurnContext, tenant_id: str, oid: str, data: dict[str, Any]) -> ActionResult:
         activity = turn_context.activity
-        form = SubmittedForm(
+        form_id = activity.reply_to_id or activity.id or ""
+        command = SubmitRequest(
             tenant_id=tenant_id,
+            caller_oid=oid,
             requester_oid=oid,
             requester_name=(activity.from_property.name or "").strip() or oid,
             package_id=_text(data, "packageId"),
-            architecture=_text(data, "architecture"),
             justification=_text(data, "justification", 2000),
-            form_id=activity.reply_to_id or activity.id or "",
+            client_key=form_id or None,
+            via="teams",
         )
+        if activity.reply_to_id and form_id:
+            # Where this form is, before the workflow starts: its first status update replaces this card.
+            here = SentCard(tenant_id, activity.conversation.id, activity.reply_to_id, activity.service_url)
+            request_id = request_id_for(tenant_id, oid, form_id)
+            await asyncio.to_thread(self._s.requester_cards.put, request_id, oid, here)
+        try:
+            submission = await self._s.service.submit_request(command, _workflow(turn_context))
+        except CatalogUnavailable as error:
+            return ActionResult(error=(503, "CatalogUnavailable", str(error)))
+        except UnknownPackage as error:
+            return ActionResult(error=(404, "PackageNotFound", f"{error}. Try `search`."))
+        except IdempotencyKeyReused:
+            return ActionResult(error=(409, "AlreadySubmitted", "This form was already submitted; open a new one."))
+        except WorkflowUnavailable:
+            return ActionResult(error=(503, "TryAgain", "Your request is saved; press Submit again in a minute."))
+        except InvalidInput as problem:
+            return await self._form_again(command.package_id, problem.message, problem.field)
+        return ActionResult(card=request_status_card(submission.request))
+
+    async def _form_again(self, package_id: str, message: str, field: str) -> ActionResult:
         try:
             catalog = await asyncio.to_thread(self._s.catalog)
-            current, created = await asyncio.to_thread(self._s.intake.submit, form, catalog)
-        except CatalogUnavailableError as error:
-            return ActionResult(error=(503, "CatalogUnavailable", str(error)))
-        except InvalidRequestInput as problem:
-            package = await asyncio.to_thread(catalog.package, form.package_id) if form.package_id else None
-            if package is None:
-                return ActionResult(error=(400, "InvalidRequest", str(problem)))
-            return ActionResult(card=_form_for(package, error=str(problem)))
-        request = current.value
-        if created:
-            if activity.reply_to_id:
-                here = SentCard(tenant_id, activity.conversation.id, activity.reply_to_id, activity.service_url)
-                await asyncio.to_thread(self._s.requester_cards.put, request.request_id, oid, here)
-            stored = await asyncio.to_thread(self._s.references.get, tenant_id, oid)
-            request, delivered = await self._s.dispatch.send_approval_cards(
-                current, service_url_hint=activity.service_url, bot_account=stored_bot_account(stored)
-            )
-            if not delivered:
-                log.warning("request %s: no approver could be reached", request.request_id)
-        return ActionResult(card=request_status_card(request))
+            package = await asyncio.to_thread(catalog.package, package_id) if package_id else None
+        except CatalogUnavailableError:
+            package = None
+        text = f"Please check the {field}: {message}." if field != "justification" else _justification_hint(message)
+        if package is None:
+            return ActionResult(error=(400, "InvalidRequest", text))
+        return ActionResult(card=_form_for(package, error=text))
 
     async def _decide(
         self, turn_context: TurnContext, tenant_id: str, oid: str, verb: str, data: dict[str, Any]
     ) -> ActionResult:
         activity = turn_context.activity
-        await self._s.approvers.refresh()
-        result = await asyncio.to_thread(
-            lambda: self._s.approvals.decide(
-                tenant_id=tenant_id,
-                request_id=_text(data, "requestId"),
-                clicker_oid=oid,
-                clicker_name=(activity.from_property.name or "").strip() or "an approver",
-                verdict=Verdict.APPROVED if verb == VERB_APPROVE else Verdict.REJECTED,
-                comment=_text(data, "comment", 300),
-            )
+        command = DecideRequest(
+            tenant_id=tenant_id,
+            request_id=_text(data, "requestId"),
+            approver_oid=oid,
+            approver_name=(activity.from_property.name or "").strip() or "an approver",
+            verdict=Verdict.APPROVED if verb == VERB_APPROVE else Verdict.REJECTED,
+            comment=_text(data, "comment", 300),
+            via="teams",
         )
-        if result.outcome is Outcome.REFUSED:
-            log.info("click refused: %s", result.reason)
-            return ActionResult(error=(403, "NotAllowed", result.reason or "Not allowed."))
-        assert result.request is not None and result.decision is not None
-        card = decided_card(result.request, result.decision)
+        try:
+            outcome = await self._s.service.record_decision(command, _workflow(turn_context))
+        except (RequestNotFound, InvalidKey):
+            return ActionResult(error=(403, "NotAllowed", "This request does not exist (or not in your organization)."))
+        except NotAllowed as refused:
+            log.info("click refused: %s", refused)
+            return ActionResult(error=(403, "NotAllowed", f"{str(refused).capitalize()}."))
+        except NotOpen as closed:
+            return ActionResult(error=(409, "NotOpen", f"This request is {closed.status}; nothing to decide."))
+        except InvalidInput as problem:
+            return ActionResult(error=(400, "InvalidComment", f"The {problem.field} {problem.message}."))
+        except WorkflowUnavailable:
+            return ActionResult(error=(503, "TryAgain", "Your decision is saved; press the button again in a minute."))
+        card = decided_card(outcome.request, outcome.decision)
         if activity.reply_to_id:
             update = MessageFactory.attachment(CardFactory.adaptive_card(card))
             update.id = activity.reply_to_id
@@ -335,10 +368,6 @@ class ApprovalBot(TeamsActivityHandler):
             except (ErrorResponseException, ClientRequestError, requests.RequestException) as error:
                 # The decision is stored; the clicker still gets the decided card as the invoke response.
                 log.warning("could not update the clicked card in place: %s", type(error).__name__)
-        if result.outcome is Outcome.RECORDED:
-            await self._s.dispatch.update_everywhere(
-                result.request, result.decision, skip_activity_id=activity.reply_to_id
-            )
         return ActionResult(card=card)
 
     async def _review(self, tenant_id: str, oid: str, request_id: str) -> ActionResult:
@@ -348,7 +377,7 @@ class ApprovalBot(TeamsActivityHandler):
         except NotFound:
             return ActionResult(error=(404, "RequestNotFound", "This request does not exist."))
         request = current.value
-        if not self._s.approvals.is_approver(request, oid):
+        if not await self._s.service.is_approver(request, oid):
             return ActionResult(error=(403, "NotAllowed", "You are not an approver for this request."))
         decision = await asyncio.to_thread(self._s.decisions.get, request_id, request.stage)
         if decision is not None:
@@ -367,10 +396,13 @@ def _text(data: dict[str, Any], name: str, limit: int = 200) -> str:
 
 
 def _form_for(package: Any, error: str | None = None) -> dict[str, Any]:
-    offered = tuple(a for a in (getattr(package, "architectures", None) or ()) if a in ARCHITECTURES)
-    return request_form_card(
-        package, architectures=offered or ARCHITECTURES, description=getattr(package, "description", None), error=error
-    )
+    return request_form_card(package, description=getattr(package, "description", None), error=error)
+
+
+def _justification_hint(message: str) -> str:
+    if message == "is required":
+        return "Please say briefly why you need it."
+    return f"Please check the justification: it {message}."
 
 
 def _error(status: int, code: str, message: str) -> dict[str, Any]:

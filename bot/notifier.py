@@ -15,7 +15,6 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -33,7 +32,7 @@ from msrest.exceptions import ClientRequestError
 from bot.rate_limit import ConversationRateLimiter
 from bot.references import load_reference, serialize_reference
 from bot.settings import BotSettings
-from greenlight.models import StoredConversationReference
+from greenlight.models import CardAddress, StoredConversationReference
 from greenlight.storage import ConversationReferenceRepository, NotFound
 
 log = logging.getLogger("greenlight.bot.notifier")
@@ -57,12 +56,7 @@ class ConversationGone(NotificationError):
     """404: the conversation or the activity no longer exists."""
 
 
-@dataclass(frozen=True)
-class SentCard:
-    tenant_id: str
-    conversation_id: str
-    activity_id: str
-    service_url: str
+SentCard = CardAddress  # where a sent card lives (greenlight.models), so it can be updated in place
 
 
 def _status_and_code(error: Exception) -> tuple[int | None, str | None]:

@@ -12,27 +12,27 @@ from typing import Any
 from botbuilder.core import CloudAdapterBase
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
-from bot.approvals import ApprovalService
-from bot.approvers import ApproverDirectory, ConfiguredApprovers, GroupApprovers
 from bot.catalog import CatalogFactory, default_catalog
 from bot.dispatch import ApprovalDispatch
 from bot.handler import ApprovalBot
 from bot.notifier import ProactiveNotifier
-from bot.request_cards import RequesterCardRepository
-from bot.request_intake import RequestIntake
 from bot.services import BotServices
 from bot.settings import BotSettings
 from greenlight.graph.client import open_graph_client
 from greenlight.graph.settings import GraphSettings
+from greenlight.requests import RequestService
+from greenlight.requests.approvers import ApproverDirectory, approver_directory
+from greenlight.requests.catalog import WingetPackageCatalog
+from greenlight.requests.devices import IntuneDevices
 from greenlight.settings import SettingsError
 from greenlight.storage import (
     ApprovalCardRepository,
     AuditLog,
     ConversationReferenceRepository,
     DecisionRepository,
+    RequesterCardRepository,
     RequestRepository,
     StorageAccount,
-    default_account,
 )
 
 
@@ -63,9 +63,11 @@ class BotRuntime:
         *,
         catalog: CatalogFactory = default_catalog,
         approvers: ApproverDirectory | None = None,
+        service: RequestService | None = None,
         **auth_overrides: Any,
     ) -> BotRuntime:
-        """`auth_overrides` (credentials_factory=, auth_configuration=) exist for offline auth tests only."""
+        """`service` is the process-wide application layer (services.get().service); without it one is built on
+        `account`. `auth_overrides` (credentials_factory=, auth_configuration=) exist for offline auth tests only."""
         try:
             authentication = ConfigurationBotFrameworkAuthentication(_AuthConfiguration(settings), **auth_overrides)
         except Exception as error:  # noqa: BLE001 - botbuilder raises bare Exception for missing properties
@@ -74,20 +76,24 @@ class BotRuntime:
         references = ConversationReferenceRepository(account)
         requests = RequestRepository(account)
         decisions = DecisionRepository(account)
-        audit = AuditLog(account)
-        approvers = approvers or _approver_directory(settings)
+        approvers = approvers or (service.approvers if service else _approver_directory(settings))
+        if service is None:
+            devices = IntuneDevices(lambda: open_graph_client(GraphSettings.from_env()))
+            service = RequestService(
+                requests, decisions, AuditLog(account), approvers, WingetPackageCatalog(catalog), devices
+            )
         notifier = ProactiveNotifier(adapter, settings, references)
         requester_cards = RequesterCardRepository(account)
+        dispatch = ApprovalDispatch(notifier, approvers, ApprovalCardRepository(account), requester_cards, references)
         services = BotServices(
             settings=settings,
             references=references,
             requests=requests,
             decisions=decisions,
             approvers=approvers,
-            approvals=ApprovalService(requests, decisions, approvers, audit),
-            intake=RequestIntake(requests, audit),
+            service=service,
             notifier=notifier,
-            dispatch=ApprovalDispatch(notifier, approvers, ApprovalCardRepository(account), requester_cards, requests),
+            dispatch=dispatch,
             requester_cards=requester_cards,
             catalog=catalog,
         )
@@ -95,14 +101,8 @@ class BotRuntime:
 
 
 def _approver_directory(settings: BotSettings) -> ApproverDirectory:
-    if not settings.approver_group_ids:
-        return ConfiguredApprovers(settings.approver_oids)
-
-    def graph():  # Graph settings are read when the group is first needed, not at start
-        return open_graph_client(GraphSettings.from_env())
-
-    return GroupApprovers(
-        settings.approver_oids, settings.approver_group_ids, graph, ttl_seconds=settings.approver_group_cache_seconds
+    return approver_directory(
+        settings.approver_oids, settings.approver_group_ids, settings.approver_group_cache_seconds
     )
 
 
@@ -115,7 +115,10 @@ def get_runtime() -> BotRuntime:
     global _runtime
     with _lock:
         if _runtime is None:
-            _runtime = BotRuntime.build(BotSettings.from_env(), default_account())
+            import services  # the composition root: one application layer and approver directory per process
+
+            shared = services.get()
+            _runtime = BotRuntime.build(BotSettings.from_env(), shared.account, service=shared.service)
         return _runtime
 
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.approvals import ApprovalService
-from bot.approvers import ApproverDirectory
 from bot.catalog import CatalogFactory
 from bot.dispatch import ApprovalDispatch
 from bot.notifier import ProactiveNotifier
-from bot.request_cards import RequesterCardRepository
-from bot.request_intake import RequestIntake
 from bot.settings import BotSettings
-from greenlight.storage import ConversationReferenceRepository, DecisionRepository, RequestRepository
+from greenlight.requests import RequestService
+from greenlight.requests.approvers import ApproverDirectory
+from greenlight.storage import (
+    ConversationReferenceRepository,
+    DecisionRepository,
+    RequesterCardRepository,
+    RequestRepository,
+)
 
 
 @dataclass(frozen=True)
@@ -22,9 +25,8 @@ class BotServices:
     requests: RequestRepository
     decisions: DecisionRepository
     approvers: ApproverDirectory
-    approvals: ApprovalService
-    intake: RequestIntake
+    service: RequestService  # submit / decide / cancel: the same application layer the API calls
     notifier: ProactiveNotifier
-    dispatch: ApprovalDispatch
+    dispatch: ApprovalDispatch  # implements greenlight.requests.ports.Notifier for the workflow
     requester_cards: RequesterCardRepository
     catalog: CatalogFactory

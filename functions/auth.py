@@ -8,7 +8,8 @@ It binds a correlation id, enforces the body size limit, validates the Entra bea
 one of `roles` (omit `roles` for an anonymous route; `principal` is then None), validates a JSON body against
 `request_schema` (passed to the handler as `body`), and converts what the handler returns: a dict/list -> 200 JSON,
 `JsonResult` -> its status/headers, an HttpResponse as is. Typed errors become RFC 7807 problems.
-The wrapper's signature is `(req)` only, because the Functions worker binds parameters by name.
+The wrapper's signature is `(req)` only, because the Functions worker binds parameters by name; a handler that
+takes `client` (an async handler under `@blueprint.durable_client_input(client_name="client")`) gets `(req, client)`.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ class Operation:
     response_schema: str | None
     response_status: int
     query: tuple[tuple[str, str], ...] = ()
+    errors: tuple[tuple[int, str], ...] = ()  # route-specific problem answers (status, when)
 
 
 # Typed domain errors answer as problems (their messages name keys, never secrets).
@@ -212,6 +214,7 @@ def api_endpoint(
     response_status: int = 200,
     summary: str | None = None,
     query: Iterable[tuple[str, str]] = (),
+    errors: Iterable[tuple[int, str]] = (),
 ) -> Callable[[Callable[..., Any]], Callable[[func.HttpRequest], Any]]:
     """See the module docstring. `roles=set()` means any authenticated caller; `None` means anonymous."""
     required = None if roles is None else frozenset(roles)
@@ -225,6 +228,7 @@ def api_endpoint(
             response_schema=response_schema,
             response_status=response_status,
             query=tuple(query),
+            errors=tuple(errors),
         )
 
         def prepare(req: func.HttpRequest) -> dict[str, Any]:
@@ -244,19 +248,29 @@ def api_endpoint(
             log.info("%s %s -> %d", req.method, urlsplit(req.url).path, response.status_code)
             return response
 
-        if inspect.iscoroutinefunction(handler):
+        async def run_async(req: func.HttpRequest, extra: dict[str, Any]) -> func.HttpResponse:
+            correlation_id = correlation_id_from(req.headers.get(CORRELATION_HEADER))
+            token = bind(correlation_id)
+            try:
+                with _span(req, correlation_id):
+                    kwargs = await asyncio.to_thread(prepare, req)  # JWKS fetch is blocking I/O
+                    return finish(req, _to_response(await handler(req, **kwargs, **extra)), correlation_id)
+            except Exception as error:  # noqa: BLE001 - every failure becomes a problem response
+                return finish(req, _problem_from(error), correlation_id)
+            finally:
+                unbind(token)
+
+        if "client" in wants:
+            if not inspect.iscoroutinefunction(handler):
+                raise TypeError(f"{handler.__name__}: a handler taking the durable client must be async")
+
+            async def wrapper(req: func.HttpRequest, client: str) -> func.HttpResponse:
+                return await run_async(req, {"client": client})
+
+        elif inspect.iscoroutinefunction(handler):
 
             async def wrapper(req: func.HttpRequest) -> func.HttpResponse:
-                correlation_id = correlation_id_from(req.headers.get(CORRELATION_HEADER))
-                token = bind(correlation_id)
-                try:
-                    with _span(req, correlation_id):
-                        kwargs = await asyncio.to_thread(prepare, req)  # JWKS fetch is blocking I/O
-                        return finish(req, _to_response(await handler(req, **kwargs)), correlation_id)
-                except Exception as error:  # noqa: BLE001 - every failure becomes a problem response
-                    return finish(req, _problem_from(error), correlation_id)
-                finally:
-                    unbind(token)
+                return await run_async(req, {})
 
         else:
 

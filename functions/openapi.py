@@ -76,7 +76,7 @@ def build_document() -> dict[str, Any]:
                 entry["security"] = [{"entra": []}]
                 if operation.roles:
                     entry["x-roles"] = sorted(r.value for r in operation.roles)
-            for status, text in _STANDARD_ERRORS.items():
+            for status, text in [*((str(code), why) for code, why in operation.errors), *_STANDARD_ERRORS.items()]:
                 entry["responses"].setdefault(
                     status, {"description": text, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
                 )

@@ -1,27 +1,50 @@
-"""/api/requests: create a software request, read one, list your own (or, for approvers, by status)."""
+"""/api/requests: create a software request, decide it, cancel it, read one, list them.
+
+Thin: every rule is in greenlight.requests (the bot calls the same service). Routes that change a request get
+the durable client (`durable_client_input`) and hand it to the service as its Workflow.
+"""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 import azure.functions as func
 
+import services
 from functions import blueprint, runtime
 from functions.auth import JsonResult, Principal, Role, api_endpoint
-from functions.problems import ApiProblem
-from greenlight.models import Request, RequestStatus
-from greenlight.storage import AlreadyExists, AuditLog, NotFound, RequestRepository, StorageError
+from functions.problems import ApiProblem, register_problem
+from greenlight.models import Decision, Request, RequestStatus, Verdict
+from greenlight.requests import (
+    CatalogUnavailable,
+    DecideRequest,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotAllowed,
+    NotOpen,
+    RequestNotFound,
+    SubmitRequest,
+    UnknownPackage,
+    WorkflowUnavailable,
+)
+from greenlight.storage import RequestRepository
+from orchestrations.client import DurableWorkflow
 
 log = logging.getLogger("greenlight.api.requests")
 
-# Request ids derived from an Idempotency-Key are stable per (tenant, requester, key): a retried POST finds the
-# request its first attempt created instead of creating a second one.
-_IDEMPOTENCY_NAMESPACE = uuid.UUID("0d9c7a4e-3f1b-4c55-9a8e-1c2b3d4e5f60")
+register_problem(InvalidInput, 400, "Invalid request", "invalid-input")
+register_problem(UnknownPackage, 422, "Unknown package", "unknown-package")
+register_problem(IdempotencyKeyReused, 422, "Idempotency-Key reused with a different body", "idempotency-key-reused")
+register_problem(CatalogUnavailable, 503, "Catalog unavailable", "catalog-unavailable")
+register_problem(RequestNotFound, 404, "Not found", "not-found")
+register_problem(NotAllowed, 403, "Forbidden", "forbidden")
+register_problem(NotOpen, 409, "Request not open", "not-open")
+register_problem(WorkflowUnavailable, 503, "Workflow unavailable; retry the same call", "workflow-unavailable")
 
 
 def to_view(request: Request) -> dict[str, Any]:
+    error = {"code": request.error_code or "failed", "message": request.error} if request.error else None
     return {
         "request_id": request.request_id,
         "tenant_id": request.tenant_id,
@@ -36,28 +59,35 @@ def to_view(request: Request) -> dict[str, Any]:
         "stage": request.stage,
         "created_at": request.created_at.isoformat(),
         "updated_at": request.updated_at.isoformat(),
-        "error": request.error,
+        "error": error,
+        "progress": request.progress,
         "app_id": request.app_id,
     }
 
 
-def _request_id(principal: Principal, requester_oid: str, idempotency_key: str | None) -> str:
-    if not idempotency_key:
-        return uuid.uuid4().hex
-    if len(idempotency_key) > 200:
-        raise ApiProblem(400, "Invalid Idempotency-Key", "at most 200 characters", "invalid-idempotency-key")
-    return uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{principal.tenant_id}|{requester_oid}|{idempotency_key}").hex
+def decision_view(decision: Decision) -> dict[str, Any]:
+    return {
+        "request_id": decision.request_id,
+        "stage": decision.stage,
+        "verdict": str(decision.verdict),
+        "approver_oid": decision.approver_oid,
+        "approver_name": decision.approver_name,
+        "comment": decision.comment,
+        "decided_at": decision.decided_at.isoformat(),
+    }
 
 
 @blueprint.route(route="requests", methods=["POST"])
+@blueprint.durable_client_input(client_name="client")
 @api_endpoint(
     roles={Role.REQUESTER, Role.ADMIN},
     request_schema="CreateRequest",
     response_schema="Request",
     response_status=201,
-    summary="Create a software request (Admins may create one on behalf of a user)",
+    summary="Create a software request (Admins may create one on behalf of a user); Idempotency-Key makes it safe",
+    errors=((422, "unknown package or version, or an Idempotency-Key reused with another body"),),
 )
-def create_request(req: func.HttpRequest, principal: Principal, body: dict[str, Any]) -> JsonResult:
+async def create_request(req: func.HttpRequest, principal: Principal, body: dict[str, Any], client) -> JsonResult:
     on_behalf = body.get("on_behalf_of")
     if on_behalf and Role.ADMIN not in principal.roles:
         raise ApiProblem(403, "Forbidden", "only Admin callers may create requests on behalf of a user", "forbidden")
@@ -66,57 +96,96 @@ def create_request(req: func.HttpRequest, principal: Principal, body: dict[str, 
     requester_oid, requester_name = (
         (on_behalf["oid"], on_behalf["name"]) if on_behalf else (principal.oid, principal.name)
     )
-    request = Request(
+    command = SubmitRequest(
         tenant_id=principal.tenant_id,
-        request_id=_request_id(principal, requester_oid, req.headers.get("Idempotency-Key")),
+        caller_oid=principal.oid,  # the key is the caller's, whoever the request is for
         requester_oid=requester_oid,
         requester_name=requester_name,
         package_id=body["package_id"],
         package_version=body.get("package_version"),
-        architecture=body.get("architecture", "x64"),
-        scope=body.get("scope", "machine"),
         justification=body["justification"],
-        status=RequestStatus.SUBMITTED,
+        architecture=body.get("architecture"),
+        scope=body.get("scope"),
+        client_key=req.headers.get("Idempotency-Key"),
+        via="api",
     )
-    storage = runtime.get().storage
-    repository = RequestRepository(storage)
+    submission = await services.get().service.submit_request(command, DurableWorkflow(client))
+    request = submission.request
+    headers = {"Location": f"/api/requests/{request.request_id}"}
+    return JsonResult(to_view(request), 201 if submission.created else 200, headers)
+
+
+@blueprint.route(route="requests/{request_id}/decisions", methods=["POST"])
+@blueprint.durable_client_input(client_name="client")
+@api_endpoint(
+    roles={Role.APPROVER},
+    request_schema="DecisionInput",
+    response_schema="Decision",
+    response_status=201,
+    summary="Approve or reject a request (an approver of it, never its requester); 409 carries the decision that won",
+    errors=((404, "no such request"), (409, "already decided (the problem's `decision` is the one that won)")),
+)
+async def decide_request(req: func.HttpRequest, principal: Principal, body: dict[str, Any], client) -> JsonResult:
+    command = DecideRequest(
+        tenant_id=principal.tenant_id,
+        request_id=req.route_params.get("request_id", ""),
+        approver_oid=principal.oid,
+        approver_name=principal.name,
+        verdict=Verdict.APPROVED if body["verdict"] == "approve" else Verdict.REJECTED,
+        comment=body.get("comment", ""),
+        via="api",
+    )
+    outcome = await services.get().service.record_decision(command, DurableWorkflow(client))
+    view = {**decision_view(outcome.decision), "status": str(outcome.request.status)}
+    if not outcome.recorded:
+        raise ApiProblem(
+            409, "Already decided", f"request {command.request_id} was decided first", "already-decided",
+            extra={"decision": view},
+        )  # fmt: skip
+    return JsonResult(view, 201)
+
+
+@blueprint.route(route="requests/{request_id}/cancel", methods=["POST"])
+@blueprint.durable_client_input(client_name="client")
+@api_endpoint(
+    roles=set(),
+    response_schema="Request",
+    summary="Cancel a request before publishing starts (its requester, or an Admin)",
+    errors=((404, "no such request"), (409, "publishing has started or it is finished")),
+)
+async def cancel_request(req: func.HttpRequest, principal: Principal, client) -> JsonResult:
+    request_id = req.route_params.get("request_id", "")
     try:
-        created = repository.create(request)
-    except AlreadyExists:
-        existing = repository.get(request.tenant_id, request.request_id)
-        same = (existing.value.package_id, existing.value.package_version) == (
-            request.package_id,
-            request.package_version,
-        )
-        if not same:
-            raise ApiProblem(
-                409, "Idempotency-Key reused", "this key was used for a different request", "idempotency-conflict"
-            ) from None
-        return JsonResult(to_view(existing.value), 200, {"ETag": existing.etag})
-    try:
-        AuditLog(storage).append(
+        request = await services.get().service.cancel_request(
+            principal.tenant_id,
+            request_id,
             principal.oid,
-            "request.created",
-            f"request/{request.request_id}",
-            {"package_id": request.package_id, "on_behalf_of": requester_oid if on_behalf else None},
+            is_admin=Role.ADMIN in principal.roles,
+            workflow=DurableWorkflow(client),
         )
-    except StorageError as error:
-        # The request row is the record of truth and already exists; failing now would make the caller retry into
-        # the idempotent path, which cannot re-audit either. So: answer 201 and leave the event in the log.
-        log.error("audit append failed for request.created %s by %s: %s", request.request_id, principal.oid, error)
-    headers = {"ETag": created.etag, "Location": f"/api/requests/{request.request_id}"}
-    return JsonResult(to_view(created.value), 201, headers)
+    except NotAllowed:
+        if not principal.has_any({Role.APPROVER}):
+            raise RequestNotFound(request_id) from None  # a stranger learns nothing about which ids exist
+        raise
+    return JsonResult(to_view(request), 200)
 
 
 @blueprint.route(route="requests/{request_id}", methods=["GET"])
-@api_endpoint(roles=set(), response_schema="Request", summary="Read one request (its requester, Approvers, Admins)")
+@api_endpoint(
+    roles=set(),
+    response_schema="Request",
+    summary="Read one request (its requester, Approvers, Admins)",
+    errors=((404, "no such request (or not yours)"),),
+)
 def get_request(req: func.HttpRequest, principal: Principal) -> JsonResult:
     request_id = req.route_params.get("request_id", "")
     try:
         found = RequestRepository(runtime.get().storage).get(principal.tenant_id, request_id)
-    except (NotFound, ValueError):
+    except (LookupError, ValueError):
         raise ApiProblem(404, "Not found", "no such request", "not-found") from None
-    if found.value.requester_oid != principal.oid and not principal.has_any({Role.APPROVER, Role.ADMIN}):
+    if found.value.requester_oid.lower() != principal.oid.lower() and not principal.has_any(
+        {Role.APPROVER, Role.ADMIN}
+    ):
         # 404, not 403: a stranger learns nothing about which request ids exist.
         raise ApiProblem(404, "Not found", "no such request", "not-found")
     return JsonResult(to_view(found.value), 200, {"ETag": found.etag})
@@ -141,7 +210,7 @@ def list_requests(req: func.HttpRequest, principal: Principal) -> dict[str, Any]
     page_size, continuation = int(page_size_text), req.params.get("continuation") or None
     repository = RequestRepository(runtime.get().storage)
     if req.params.get("mine", "").lower() == "true":
-        page = repository.list_by_requester(principal.tenant_id, principal.oid, page_size, continuation)
+        page = repository.list_by_requester(principal.tenant_id, principal.oid.lower(), page_size, continuation)
     elif "status" in req.params:
         if not principal.has_any({Role.APPROVER, Role.ADMIN}):
             raise ApiProblem(403, "Forbidden", "listing by status needs the Approver or Admin role", "forbidden")

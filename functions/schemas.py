@@ -42,9 +42,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "pattern": "^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$",
                 "description": "omit or null for the latest version",
             },
-            "architecture": {"enum": ["x64", "x86", "arm64"], "default": "x64"},
+            "architecture": {
+                "enum": ["x64", "x86", "arm64"],
+                "description": "omit to use the most common architecture of the requester's Intune-managed devices",
+            },
             "scope": {"enum": ["machine", "user"], "default": "machine"},
-            "justification": {"type": "string", "minLength": 1, "maxLength": 1000},
+            "justification": {"type": "string", "minLength": 1, "maxLength": 500},
             "on_behalf_of": {
                 "type": "object",
                 "description": "Admin callers only: the user the request is for",
@@ -71,8 +74,45 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "stage": {"type": "integer"},
             "created_at": _TIMESTAMP,
             "updated_at": _TIMESTAMP,
-            "error": {"type": ["string", "null"]},
-            "app_id": {"type": ["string", "null"]},
+            "error": {
+                "type": ["object", "null"],
+                "description": "why the request failed",
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            },
+            "progress": {
+                "type": ["object", "null"],
+                "description": "how far the workflow got",
+                "properties": {
+                    "stage": {"type": "string"},
+                    "percent": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+                    "message": {"type": "string"},
+                },
+            },
+            "app_id": {"type": ["string", "null"], "description": "the Intune app, once published"},
+        },
+    },
+    "DecisionInput": {
+        "type": "object",
+        "description": "An approver's decision on a request.",
+        "required": ["verdict"],
+        "additionalProperties": False,
+        "properties": {
+            "verdict": {"enum": ["approve", "reject"]},
+            "comment": {"type": "string", "maxLength": 300, "description": "shown to the requester"},
+        },
+    },
+    "Decision": {
+        "type": "object",
+        "required": ["request_id", "stage", "verdict", "approver_oid", "decided_at"],
+        "properties": {
+            "request_id": _ID,
+            "stage": {"type": "integer"},
+            "verdict": {"enum": ["approved", "rejected"]},
+            "approver_oid": _ID,
+            "approver_name": {"type": "string"},
+            "comment": {"type": "string"},
+            "decided_at": _TIMESTAMP,
+            "status": {"enum": _STATUSES, "description": "the request's status after the decision"},
         },
     },
     "RequestPage": {

@@ -92,6 +92,11 @@ class Request:
     updated_at: dt.datetime = field(default_factory=utc_now)
     error: str | None = None
     app_id: str | None = None
+    # Added with the request workflow (all optional, so older rows still read):
+    error_code: str | None = None  # a stable code for `error`, e.g. "unknown_package", "publish_failed"
+    progress: dict[str, Any] | None = None  # the workflow's last {stage, percent, message}
+    submitted_by: str | None = None  # who called: the requester, or an Admin / tool acting on their behalf
+    fingerprint: str | None = None  # digest of what was asked, so a retried submit with other values is refused
 
     def __post_init__(self) -> None:
         # Accept the plain string a caller or a stored row gives; an unknown status is a ValueError here,
@@ -173,3 +178,13 @@ class Versioned(Generic[T]):
 
     value: T
     etag: str
+
+
+@dataclass(frozen=True)
+class CardAddress:
+    """Where a card a bot sent lives (1:1 chat + activity id), so it can be updated in place later."""
+
+    tenant_id: str
+    conversation_id: str
+    activity_id: str
+    service_url: str

@@ -3,3 +3,6 @@
 import azure.durable_functions as df
 
 blueprint = df.Blueprint()
+
+# Importing a module registers its functions on the blueprint.
+from orchestrations import request, request_activities  # noqa: E402,F401

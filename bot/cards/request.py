@@ -1,26 +1,24 @@
-"""The request form: the package, an architecture choice and a justification, then Submit."""
+"""The request form: the package and a justification, then Submit.
+
+No architecture choice: the request gets the most common architecture of the requester's Intune-managed devices
+(greenlight.requests.devices), which employees rarely know themselves.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.cards.common import Card, adaptive_card, clip, execute_action, facts, heading, text
+from greenlight.requests.rules import JUSTIFICATION_MAX
 
 if TYPE_CHECKING:
     from greenlight.winget.catalog import CatalogEntry
 
 VERB_SUBMIT_REQUEST = "submitRequest"
-ARCHITECTURES = ("x64", "x86", "arm64")
-JUSTIFICATION_MAX = 500
+__all__ = ["JUSTIFICATION_MAX", "VERB_SUBMIT_REQUEST", "request_form_card"]
 
 
-def request_form_card(
-    entry: CatalogEntry,
-    architectures: Sequence[str] = ARCHITECTURES,
-    description: str | None = None,
-    error: str | None = None,
-) -> Card:
+def request_form_card(entry: CatalogEntry, description: str | None = None, error: str | None = None) -> Card:
     body: list[dict] = [
         heading(f"Request {clip(entry.name, 80) or entry.package_id}"),
         facts(
@@ -35,18 +33,7 @@ def request_form_card(
         body.append(text(clip(description, 400), isSubtle=True))
     if error:
         body.append(text(clip(error, 200), color="Attention"))
-    choices = [{"title": arch, "value": arch} for arch in architectures] or [{"title": "x64", "value": "x64"}]
     body += [
-        {
-            "type": "Input.ChoiceSet",
-            "id": "architecture",
-            "label": "Architecture",
-            "style": "compact",
-            "value": choices[0]["value"],
-            "choices": choices,
-            "isRequired": True,
-            "errorMessage": "Choose an architecture",
-        },
         {
             "type": "Input.Text",
             "id": "justification",

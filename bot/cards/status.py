@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.cards.approval import decision_line
 from bot.cards.common import Card, adaptive_card, clip, execute_action, facts, heading, text, utc_text
+from greenlight.requests.progress import Progress
 
 if TYPE_CHECKING:
     from greenlight.models import Decision, Request
 
 VERB_REVIEW = "review"
 MAX_LIST_ITEMS = 15
-
-
-@dataclass(frozen=True)
-class Progress:
-    """The orchestration's custom status `{stage, percent, message}` (percent clamped to 0..100)."""
-
-    stage: str
-    percent: int
-    message: str
-
-    @classmethod
-    def from_status(cls, status: Mapping[str, Any] | None) -> Progress | None:
-        if not isinstance(status, Mapping):
-            return None
-        try:
-            percent = int(status.get("percent", 0))
-        except (TypeError, ValueError):
-            percent = 0
-        return cls(str(status.get("stage") or ""), max(0, min(100, percent)), str(status.get("message") or ""))
 
 
 def progress_bar(percent: int) -> dict:
@@ -59,8 +40,12 @@ def request_status_card(request: Request, progress: Progress | None = None, deci
         ),
     ]
     if progress is not None:
-        label = f"{clip(progress.stage, 60)} · {progress.percent}%" if progress.stage else f"{progress.percent}%"
-        body += [text(label, size="Small", spacing="Medium"), progress_bar(progress.percent)]
+        percent = f"{progress.percent}%" if progress.percent is not None else ""
+        label = " · ".join(p for p in (clip(progress.stage, 60), percent) if p)
+        if label:
+            body.append(text(label, size="Small", spacing="Medium"))
+        if progress.percent is not None:
+            body.append(progress_bar(progress.percent))
         if progress.message:
             body.append(text(clip(progress.message, 300), isSubtle=True, size="Small"))
     if decision is not None:

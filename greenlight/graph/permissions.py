@@ -106,9 +106,9 @@ PERMISSIONS: tuple[GraphPermission, ...] = (
                     "direct members of the approver groups"),
     GraphPermission("GET", "groups/{id}", "GroupMember.Read.All", DOCS + "group-get",
                     "check approver/admin groups are role-assignable"),
-    # Planned: device lookup for device-targeted assignments.
+    # The requester's architecture (greenlight/requests/devices.py).
     GraphPermission("GET", "users/{id}/managedDevices", "DeviceManagementManagedDevices.Read.All",
-                    DOCS + "user-list-manageddevices", "the requester's Intune devices", planned=True),
+                    DOCS + "user-list-manageddevices", "the requester's Intune devices (their architecture)"),
     # Approval policies (greenlight/policy/directory.py): the requester's manager, nested approver groups, and
     # whether the requester is in the groups a policy names.
     GraphPermission("GET", "users/{id}/manager", "User.Read.All", DOCS + "user-list-manager",

@@ -18,6 +18,7 @@ from greenlight.storage.errors import (
 from greenlight.storage.paging import Page
 from greenlight.storage.policies import PolicyRepository
 from greenlight.storage.published_apps import PublishedAppRepository
+from greenlight.storage.requester_cards import RequesterCardRepository
 from greenlight.storage.requests import RequestRepository
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "PolicyRepository",
     "PublishedAppRepository",
     "RequestRepository",
+    "RequesterCardRepository",
     "StagingArea",
     "StorageAccount",
     "StorageError",

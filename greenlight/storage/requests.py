@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,10 @@ def to_entity(request: Request) -> dict[str, Any]:
             "UpdatedAt": request.updated_at,
             "Error": request.error,
             "AppId": request.app_id,
+            "ErrorCode": request.error_code,
+            "Progress": json.dumps(request.progress, separators=(",", ":")) if request.progress else None,
+            "SubmittedBy": request.submitted_by,
+            "Fingerprint": request.fingerprint,
         }
     )
 
@@ -55,6 +60,10 @@ def from_entity(entity: Any) -> Request:
         updated_at=as_utc(entity["UpdatedAt"]),
         error=entity.get("Error"),
         app_id=entity.get("AppId"),
+        error_code=entity.get("ErrorCode"),
+        progress=json.loads(entity["Progress"]) if entity.get("Progress") else None,
+        submitted_by=entity.get("SubmittedBy"),
+        fingerprint=entity.get("Fingerprint"),
     )
 
 

@@ -21,7 +21,7 @@ import jwt
 from aiohttp import web
 
 from sandbox.config import SandboxConfig
-from sandbox.graph import apps, groups
+from sandbox.graph import apps, devices, groups
 from sandbox.graph import directory as directory_routes
 from sandbox.graph.blob import BlobService
 from sandbox.graph.common import Context, GraphError, error_body
@@ -116,6 +116,7 @@ def create_app(config: SandboxConfig) -> web.Application:
     apps.add_routes(app)
     groups.add_routes(app)
     directory_routes.add_routes(app)  # managers, transitive members, checkMemberGroups (policies)
+    devices.add_routes(app)  # users' managed devices (the requester's architecture)
     app.router.add_route("*", "/_blob/{key:.+}", blobs.handle)
     app.router.add_post("/_sandbox/faults", _set_faults)
     app.router.add_get("/_sandbox/state", _state)

@@ -36,6 +36,7 @@ _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,99}$")
 # stack proves those grants suffice.
 DEFAULT_APP_ROLES = (
     "DeviceManagementApps.ReadWrite.All",
+    "DeviceManagementManagedDevices.Read.All",
     "Group.Create",
     "GroupMember.ReadWrite.All",
     "User.Read.All",

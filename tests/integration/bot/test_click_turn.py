@@ -1,5 +1,5 @@
 """An approve click through the real endpoint and handler, with the Bot Connector played by the scripted server of
-test_notifier (the Playground cannot be told to fail an update)."""
+test_notifier (the Playground cannot be told to fail an update); the workflow is a recording stand-in."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from greenlight.storage import DecisionRepository, RequestRepository, StorageAcc
 from tests.integration.bot.conftest import activity, http_request
 from tests.integration.bot.test_notifier import Connector, connector  # noqa: F401 - the fixture
 from tests.support.builders import a_request
+from tests.support.fakes import RecordingWorkflow
 
 
 async def test_decision_stands_and_is_shown_when_the_in_place_update_fails(
@@ -43,7 +44,8 @@ async def test_decision_stands_and_is_shown_when_the_in_place_update_fails(
         **{"from": {"id": "29:approver", "aadObjectId": approver, "name": "Grace Hopper"}},
         value={"action": {"type": "Action.Execute", "verb": "approve", "data": {"requestId": request.request_id}}},
     )
-    response = await handle(http_request(click), runtime)
+    workflow = RecordingWorkflow()
+    response = await handle(http_request(click), runtime, workflow)
     assert response.status_code == 200
     body = json.loads(response.get_body())
     assert body["type"] == "application/vnd.microsoft.card.adaptive"
@@ -51,5 +53,6 @@ async def test_decision_stands_and_is_shown_when_the_in_place_update_fails(
     # one attempt, no hidden retries inside the turn (Teams retries the invoke itself if it must)
     assert [c[1] for c in connector.of("update")] == ["/v3/conversations/a:1approver/activities/act-card"]
     assert DecisionRepository(account).get(request.request_id, 0).approver_oid == approver
+    assert workflow.calls == [("Decision", request.request_id, "0")]  # recorded first, then raised
     stored = runtime.services.references.get(tenant, approver)
     assert stored is not None and stored.reference["conversation"]["id"] == "a:1approver"

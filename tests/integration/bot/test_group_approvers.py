@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from bot.approvers import GroupApprovers
 from greenlight.graph.client import GraphClient, open_graph_client
 from greenlight.graph.settings import GraphSettings
 from greenlight.graph.urls import DIRECTORY_API
 from greenlight.models import Request
+from greenlight.requests.approvers import GroupApprovers
 from tests.support.builders import sandbox_graph_settings
 
 

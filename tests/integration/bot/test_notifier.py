@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.cards import Progress
 from bot.notifier import (
     NotificationError,
     ProactiveNotifier,
@@ -26,6 +25,7 @@ from bot.notifier import (
 from bot.runtime import BotRuntime
 from bot.settings import AppType, BotSettings
 from greenlight.models import RequestStatus
+from greenlight.requests import Progress
 from greenlight.settings import Environment
 from greenlight.storage import ConversationReferenceRepository, StorageAccount
 from tests.support.builders import a_request
@@ -212,10 +212,10 @@ async def test_requester_status_card_shows_workflow_progress(storage_connection_
     runtime = BotRuntime.build(settings, StorageAccount.from_connection_string(storage_connection_string))
     request = a_request(status=RequestStatus.PUBLISHING)
     dispatch = runtime.services.dispatch
-    assert await dispatch.show_progress(request, Progress("Uploading", 40, "block 4 of 10")) is False  # no card yet
+    assert await dispatch.show_status(request, Progress("Uploading", 40, "block 4 of 10")) is False  # no card yet
     card = SentCard(request.tenant_id, "a:1requester", "act-7", connector.base_url)
     runtime.services.requester_cards.put(request.request_id, request.requester_oid, card)
-    assert await dispatch.show_progress(request, Progress("Uploading", 40, "block 4 of 10")) is True
+    assert await dispatch.show_status(request, Progress("Uploading", 40, "block 4 of 10")) is True
     [(_, path, body)] = connector.of("update")
     assert path == "/v3/conversations/a:1requester/activities/act-7"
     content = body["attachments"][0]["content"]

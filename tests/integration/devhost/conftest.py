@@ -68,7 +68,7 @@ class DurableHost:
             if state.status is status:
                 return state
             await asyncio.sleep(0.02)
-        raise AssertionError(f"{instance_id} is {state.status}, expected {status}")
+        raise AssertionError(f"{instance_id} is {state.status}, expected {status}; output: {state.output}")
 
 
 @pytest.fixture(scope="session")

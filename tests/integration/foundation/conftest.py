@@ -43,6 +43,7 @@ def api_environment(azurite, sandbox) -> dict[str, str]:
 def api_runtime(azurite, sandbox):
     """The API's process-wide runtime built from the local settings (function objects are called directly)."""
     import function_app  # noqa: F401 - registers every route on the blueprint
+    import services
     from functions import runtime
     from functions.tokens import TokenValidator
     from greenlight.settings import ApiSettings
@@ -54,7 +55,9 @@ def api_runtime(azurite, sandbox):
         StorageAccount.from_settings(settings.storage),
     )
     runtime.reset(built)
+    services.set_services(services.build(api_environment(azurite, sandbox)))  # what the request routes call
     yield built
+    services.set_services(None)
     runtime.reset()
 
 

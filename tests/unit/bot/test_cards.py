@@ -99,10 +99,13 @@ BUILDERS = {
     ),
     "status with progress": lambda: request_status_card(
         make_request(status=RequestStatus.PUBLISHING),
-        Progress.from_status({"stage": "Uploading to Intune", "percent": 62, "message": "Block 31 of 50 " * 10}),
+        Progress.from_dict({"stage": "Uploading to Intune", "percent": 62, "message": "Block 31 of 50 " * 10}),
     ),
     "status at 0% and decision": lambda: request_status_card(
         make_request(), Progress("Queued", 0, ""), decision=make_decision()
+    ),
+    "status without a percent": lambda: request_status_card(
+        make_request(status=RequestStatus.PUBLISHING), Progress("Verifying", None, "Checking the signature")
     ),
     "status at 100% with error": lambda: request_status_card(
         make_request(status=RequestStatus.FAILED, error=HUGE), Progress("Done", 100, HUGE)
@@ -184,7 +187,7 @@ def test_search_results_show_at_most_ten_with_one_request_button_each() -> None:
 
 
 def test_progress_bar_widths_follow_the_percent() -> None:
-    card = request_status_card(make_request(), Progress.from_status({"stage": "Upload", "percent": 62}))
+    card = request_status_card(make_request(), Progress.from_dict({"stage": "Upload", "percent": 62}))
     bars = [b for b in card["body"] if b["type"] == "ColumnSet"]
     assert [c["width"] for c in bars[0]["columns"]] == [62, 38]
 
@@ -194,10 +197,22 @@ def test_progress_bar_widths_follow_the_percent() -> None:
     [
         ({"stage": "x", "percent": 250, "message": "m"}, Progress("x", 100, "m")),
         ({"stage": "x", "percent": -5}, Progress("x", 0, "")),
-        ({"percent": "not a number"}, Progress("", 0, "")),
+        ({"percent": "not a number"}, Progress("", None, "")),
+        ({"stage": "Verifying", "percent": None, "message": "m"}, Progress("Verifying", None, "m")),
         (None, None),
         ("Uploading", None),
     ],
 )
-def test_progress_from_custom_status_is_tolerant(status, expected) -> None:
-    assert Progress.from_status(status) == expected
+def test_progress_from_a_stored_row_or_custom_status_is_tolerant(status, expected) -> None:
+    assert Progress.from_dict(status) == expected
+
+
+def test_a_progress_without_percent_shows_no_bar() -> None:
+    card = request_status_card(make_request(), Progress("Verifying", None, "Checking the signature"))
+    assert not [b for b in card["body"] if b["type"] == "ColumnSet"]
+    assert "Verifying" in json.dumps(card) and "Checking the signature" in json.dumps(card)
+
+
+def test_the_request_form_asks_no_architecture() -> None:
+    card = request_form_card(ENTRIES[0])
+    assert [i["id"] for i in card["body"] if i["type"].startswith("Input.")] == ["justification"]

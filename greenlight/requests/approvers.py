@@ -21,7 +21,7 @@ from greenlight.graph.client import GraphClient
 from greenlight.graph.urls import DIRECTORY_API
 from greenlight.models import Request
 
-log = logging.getLogger("greenlight.bot.approvers")
+log = logging.getLogger("greenlight.requests.approvers")
 
 
 class ApproverDirectory(Protocol):
@@ -89,3 +89,19 @@ class GroupApprovers(ConfiguredApprovers):
 
     def approvers_for(self, request: Request) -> frozenset[str]:
         return frozenset(o for o in self.oids | self._members if o != request.requester_oid.lower())
+
+
+def approver_directory(
+    oids: frozenset[str], group_ids: Sequence[str], cache_seconds: int = 300, graph: GraphFactory | None = None
+) -> ApproverDirectory:
+    """Configured object ids, plus the members of the approver groups when any are configured."""
+    if not group_ids:
+        return ConfiguredApprovers(oids)
+
+    def default_graph() -> AbstractAsyncContextManager[GraphClient]:  # Graph settings read when first needed
+        from greenlight.graph.client import open_graph_client
+        from greenlight.graph.settings import GraphSettings
+
+        return open_graph_client(GraphSettings.from_env())
+
+    return GroupApprovers(oids, group_ids, graph or default_graph, ttl_seconds=cache_seconds)

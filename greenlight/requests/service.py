@@ -1,0 +1,283 @@
+"""The application layer both doors call: submit a request, record a decision, cancel a request.
+
+Rules live here once: who may decide (an approver of that request, never its requester, in its tenant), the
+first decision wins (insert-only Decisions row) and is only then raised to the workflow, so a replayed or
+duplicated event can never decide twice; cancel is for the requester or an Admin, before publishing starts.
+Storage calls are blocking SDK calls, run in a worker thread so the event loop (Teams turns) keeps moving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from greenlight.models import Decision, Request, RequestStatus, Verdict, utc_now
+from greenlight.requests import rules
+from greenlight.requests.approvers import ApproverDirectory
+from greenlight.requests.errors import (
+    IdempotencyKeyReused,
+    NotAllowed,
+    NotOpen,
+    RequestNotFound,
+    WorkflowUnavailable,
+)
+from greenlight.requests.intake import Submission, SubmitRequest, fingerprint, new_request, request_id_for
+from greenlight.requests.ports import AuditTrail, DecisionStore, DeviceDirectory, PackageCatalog, RequestStore
+from greenlight.requests.workflow import Workflow
+from greenlight.storage.errors import AlreadyDecided as StoredDecisionExists
+from greenlight.storage.errors import AlreadyExists, InvalidKey, NotFound
+
+log = logging.getLogger("greenlight.requests")
+
+OPEN_STATUSES = frozenset({RequestStatus.SUBMITTED, RequestStatus.PENDING_APPROVAL})
+CANCELLABLE = frozenset({RequestStatus.SUBMITTED, RequestStatus.PENDING_APPROVAL, RequestStatus.APPROVED})
+
+
+class Action(StrEnum):
+    """The audit vocabulary of a request's life."""
+
+    SUBMITTED = "request.submitted"
+    APPROVED = "request.approved"
+    REJECTED = "request.rejected"
+    CANCELLED = "request.cancelled"
+    COMPLETED = "request.completed"
+    FAILED = "request.failed"
+
+
+@dataclass(frozen=True)
+class DecideRequest:
+    tenant_id: str
+    request_id: str
+    approver_oid: str
+    approver_name: str
+    verdict: Verdict
+    comment: str = ""
+    via: str = "api"
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    request: Request
+    decision: Decision
+    recorded: bool  # False: this is the decision that won earlier (by this caller or another)
+
+
+def entity(request_id: str) -> str:
+    return f"request/{request_id}"
+
+
+class RequestService:
+    def __init__(
+        self,
+        requests: RequestStore,
+        decisions: DecisionStore,
+        audit: AuditTrail,
+        approvers: ApproverDirectory,
+        catalog: PackageCatalog,
+        devices: DeviceDirectory,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.requests = requests
+        self.decisions = decisions
+        self.audit = audit
+        self.approvers = approvers
+        self.catalog = catalog
+        self.devices = devices
+        self._clock = clock
+
+    # ------------------------------------------------------------------ reading
+
+    async def get(self, tenant_id: str, request_id: str) -> Request:
+        try:
+            return (await asyncio.to_thread(self.requests.get, tenant_id, request_id)).value
+        except (NotFound, InvalidKey):
+            raise RequestNotFound(request_id) from None
+
+    async def is_approver(self, request: Request, oid: str | None) -> bool:
+        if not oid or oid.lower() == request.requester_oid.lower():
+            return False
+        await self.approvers.refresh()
+        return oid.lower() in self.approvers.approvers_for(request)
+
+    # ------------------------------------------------------------------ submit
+
+    async def submit_request(self, command: SubmitRequest, workflow: Workflow) -> Submission:
+        package_id = rules.check_package_id(command.package_id)
+        version = rules.check_version(command.package_version)
+        justification = rules.clean_text(command.justification, "justification", max_chars=rules.JUSTIFICATION_MAX)
+        command = dataclasses.replace(
+            command,
+            architecture=rules.check_architecture(command.architecture),
+            scope=rules.check_scope(command.scope),
+            client_key=rules.check_idempotency_key(command.client_key),
+        )
+        name = rules.clean_text(command.requester_name, "requester name", max_chars=rules.NAME_MAX)
+        request_id = request_id_for(command.tenant_id, command.caller_oid, command.client_key)
+        digest = fingerprint(command, package_id=package_id, version=version, justification=justification)
+        if command.client_key:
+            existing = await self._existing(command, request_id, digest)
+            if existing is not None:
+                return Submission(await self._finish_submit(existing, workflow, command.via), created=False)
+        resolved = await asyncio.to_thread(self.catalog.resolve, package_id, version)
+        architecture = command.architecture or await self.devices.architecture_of(
+            command.tenant_id, command.requester_oid
+        )
+        request = new_request(
+            command,
+            request_id=request_id,
+            package_id=resolved.package_id,
+            version=resolved.version,
+            architecture=architecture,
+            justification=justification,
+            requester_name=name,
+            digest=digest,
+        )
+        try:
+            created = (await asyncio.to_thread(self.requests.create, request)).value
+        except AlreadyExists:  # a concurrent attempt with the same key won the insert
+            existing = await self._existing(command, request_id, digest)
+            assert existing is not None
+            return Submission(await self._finish_submit(existing, workflow, command.via), created=False)
+        return Submission(await self._finish_submit(created, workflow, command.via), created=True)
+
+    async def _existing(self, command: SubmitRequest, request_id: str, digest: str) -> Request | None:
+        try:
+            found = (await asyncio.to_thread(self.requests.get, command.tenant_id, request_id)).value
+        except NotFound:
+            return None
+        if found.fingerprint != digest:
+            raise IdempotencyKeyReused(command.client_key or "")
+        return found
+
+    async def _finish_submit(self, request: Request, workflow: Workflow, via: str) -> Request:
+        """Audit (once) and start the workflow (idempotent); both safe to repeat on every retry."""
+        details = {"package": request.package_id, "version": request.package_version, "via": via}
+        if request.submitted_by and request.submitted_by != request.requester_oid:
+            details["on_behalf_of"] = request.requester_oid
+        await asyncio.to_thread(
+            self.audit.append_once,
+            f"{request.request_id}|{Action.SUBMITTED}",
+            request.created_at,
+            request.submitted_by or request.requester_oid,
+            str(Action.SUBMITTED),
+            entity(request.request_id),
+            details,
+        )
+        if request.status is RequestStatus.SUBMITTED:
+            try:
+                await workflow.start(request.tenant_id, request.request_id)
+            except WorkflowUnavailable:
+                raise
+            except Exception as error:  # the row stands as Submitted; the same retry starts the workflow
+                log.error("workflow for %s not started: %s", request.request_id, type(error).__name__)
+                raise WorkflowUnavailable("the approval workflow could not be started; retry the request") from error
+        return request
+
+    # ------------------------------------------------------------------ decide
+
+    async def record_decision(self, command: DecideRequest, workflow: Workflow) -> DecisionOutcome:
+        """Record the first decision for the request's current stage, then signal the workflow.
+
+        Raises RequestNotFound, NotAllowed, NotOpen; a decision that lost (or is repeated) comes back with
+        `recorded=False` and the winning decision; the doors answer 409 / show the decided card.
+        """
+        request = await self.get(command.tenant_id, command.request_id)
+        if not command.approver_oid:
+            raise NotAllowed("your identity could not be determined")
+        if command.approver_oid.lower() == request.requester_oid.lower():
+            raise NotAllowed("you cannot decide your own request")
+        if not await self.is_approver(request, command.approver_oid):
+            raise NotAllowed("you are not an approver for this request")
+        comment = rules.clean_text(command.comment, "comment", max_chars=rules.COMMENT_MAX, required=False)
+        existing = await asyncio.to_thread(self.decisions.get, request.request_id, request.stage)
+        if existing is None and request.status not in OPEN_STATUSES:
+            raise NotOpen(request.request_id, request.status, "decided")
+        recorded = False
+        if existing is None:
+            decision = Decision(
+                request_id=request.request_id,
+                stage=request.stage,
+                approver_oid=command.approver_oid.lower(),
+                approver_name=rules.clean_text(command.approver_name, "approver name", max_chars=rules.NAME_MAX),
+                verdict=command.verdict,
+                comment=comment,
+                decided_at=self._clock(),
+            )
+            try:
+                existing = await asyncio.to_thread(self.decisions.record, decision)
+                recorded = True
+            except StoredDecisionExists as lost:
+                existing = lost.existing
+        request = await self._apply(request, existing)
+        await self._audit_decision(request, existing, command.via)
+        try:
+            await workflow.raise_decision(request.tenant_id, request.request_id, existing.stage)
+        except Exception as error:  # the decision stands; repeating the click / call raises it again
+            log.error("decision for %s not raised: %s", request.request_id, type(error).__name__)
+            raise WorkflowUnavailable("the decision is recorded but the workflow was not told; retry") from error
+        return DecisionOutcome(request, existing, recorded)
+
+    async def _apply(self, request: Request, decision: Decision) -> Request:
+        """Move an open request to Approved / Rejected so status reads true at once (the workflow does the same,
+        so this converges whoever gets there first; ETag-guarded)."""
+        target = RequestStatus.APPROVED if decision.verdict is Verdict.APPROVED else RequestStatus.REJECTED
+
+        def change(current: Request) -> Request | None:
+            if current.status not in OPEN_STATUSES or current.stage != decision.stage:
+                return None
+            return dataclasses.replace(current, status=target, progress=None)
+
+        return (await asyncio.to_thread(self.requests.modify, request.tenant_id, request.request_id, change)).value
+
+    async def _audit_decision(self, request: Request, decision: Decision, via: str) -> None:
+        action = Action.APPROVED if decision.verdict is Verdict.APPROVED else Action.REJECTED
+        await asyncio.to_thread(
+            self.audit.append_once,
+            f"{request.request_id}|decision|{decision.stage}",
+            decision.decided_at,
+            decision.approver_oid,
+            str(action),
+            entity(request.request_id),
+            {"stage": decision.stage, "tenant": request.tenant_id, "via": via},
+        )
+
+    # ------------------------------------------------------------------ cancel
+
+    async def cancel_request(
+        self, tenant_id: str, request_id: str, caller_oid: str, *, is_admin: bool, workflow: Workflow
+    ) -> Request:
+        """Cancel before publishing starts (Submitted, PendingApproval or Approved); repeating it is fine."""
+        request = await self.get(tenant_id, request_id)
+        if caller_oid.lower() != request.requester_oid.lower() and not is_admin:
+            raise NotAllowed("only the requester or an Admin may cancel a request")
+        if request.status is not RequestStatus.CANCELLED and request.status not in CANCELLABLE:
+            raise NotOpen(request_id, request.status, "cancelled")
+
+        def change(current: Request) -> Request | None:
+            if current.status is RequestStatus.CANCELLED:
+                return None
+            if current.status not in CANCELLABLE:
+                raise NotOpen(request_id, current.status, "cancelled")
+            return dataclasses.replace(current, status=RequestStatus.CANCELLED, progress=None)
+
+        request = (await asyncio.to_thread(self.requests.modify, tenant_id, request_id, change)).value
+        await asyncio.to_thread(
+            self.audit.append_once,
+            f"{request_id}|{Action.CANCELLED}",
+            request.updated_at,
+            caller_oid.lower(),
+            str(Action.CANCELLED),
+            entity(request_id),
+            {"tenant": tenant_id, "by_admin": caller_oid.lower() != request.requester_oid.lower()},
+        )
+        try:
+            await workflow.raise_cancel(tenant_id, request_id)
+        except Exception as error:
+            log.error("cancel for %s not raised: %s", request_id, type(error).__name__)
+            raise WorkflowUnavailable("the request is cancelled but the workflow was not told; retry") from error
+        return request

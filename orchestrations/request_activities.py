@@ -1,0 +1,45 @@
+"""The request workflow's activities: thin calls into greenlight.requests.RequestSteps via the composition root."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from greenlight.models import RequestStatus
+from greenlight.requests.progress import Progress
+from orchestrations import blueprint
+
+
+def _steps():
+    import services  # the composition root (top level); imported late so importing the blueprint stays cheap
+
+    return services.get().steps
+
+
+@blueprint.activity_trigger(input_name="ref")
+async def open_for_approval(ref: dict[str, Any]) -> dict[str, Any]:
+    return await _steps().open_for_approval(ref["tenant_id"], ref["request_id"])
+
+
+@blueprint.activity_trigger(input_name="ref")
+async def decision_of(ref: dict[str, Any]) -> dict[str, Any]:
+    return await _steps().decision_of(ref["tenant_id"], ref["request_id"], int(ref["stage"]))
+
+
+@blueprint.activity_trigger(input_name="ref")
+async def request_status(ref: dict[str, Any]) -> str:
+    steps = _steps()
+    current = await asyncio.to_thread(steps.requests.get, ref["tenant_id"], ref["request_id"])
+    return str(current.value.status)
+
+
+@blueprint.activity_trigger(input_name="change")
+async def set_request_status(change: dict[str, Any]) -> dict[str, Any]:
+    return await _steps().set_status(
+        change["tenant_id"],
+        change["request_id"],
+        RequestStatus(change["status"]),
+        progress=Progress.from_dict(change.get("progress")),
+        app_id=change.get("app_id"),
+        error=change.get("error"),
+    )
