@@ -17,7 +17,7 @@ import asyncio
 import inspect
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -28,6 +28,7 @@ import azure.functions as func
 from functions import runtime
 from functions.correlation import CORRELATION_HEADER, bind, correlation_id_from, install_log_correlation, unbind
 from functions.problems import ApiProblem, problem_for, problem_response, register_problem
+from functions.query import QueryParameter, parse_query
 from functions.schemas import validate_body
 from functions.tokens import AuthError, AuthUnavailable
 from greenlight.settings import SettingsError
@@ -107,7 +108,10 @@ class Operation:
     request_schema: str | None
     response_schema: str | None
     response_status: int
-    query: tuple[tuple[str, str], ...] = ()
+    # QueryParameter declarations (parsed for the handler and described in OpenAPI); a (name, text) pair is an
+    # older, undeclared-type parameter the handler parses itself.
+    query: tuple[QueryParameter | tuple[str, str], ...] = ()
+    problems: Mapping[int, str] = field(default_factory=dict)  # statuses this route answers beyond the standard
 
 
 # Typed domain errors answer as problems (their messages name keys, never secrets).
@@ -139,6 +143,19 @@ def _authenticate(req: func.HttpRequest, roles: frozenset[Role] | None) -> Princ
         needed = " or ".join(sorted(r.value for r in roles))
         raise ApiProblem(403, "Forbidden", f"this operation needs the {needed} role", "forbidden")
     return principal
+
+
+def _check_headers(req: func.HttpRequest) -> None:
+    """Header values arrive as text decoded with surrogateescape (aiohttp) or Latin-1; bytes that were not UTF-8
+    become lone surrogates, which fail the moment anything encodes them. Refuse them at the door, naming the
+    header (never echoing its value)."""
+    for name, value in req.headers.items():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiProblem(
+                400, "Invalid header", f"the {name} header is not valid UTF-8 text", "invalid-header"
+            ) from None
 
 
 def _check_size(req: func.HttpRequest) -> None:
@@ -202,9 +219,13 @@ def api_endpoint(
     response_schema: str | None = None,
     response_status: int = 200,
     summary: str | None = None,
-    query: Iterable[tuple[str, str]] = (),
+    query: Iterable[QueryParameter | tuple[str, str]] = (),
+    problems: Mapping[int, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[[func.HttpRequest], Any]]:
-    """See the module docstring. `roles=set()` means any authenticated caller; `None` means anonymous."""
+    """See the module docstring. `roles=set()` means any authenticated caller; `None` means anonymous.
+    `query` declares the query parameters: a handler with a `query` parameter receives their parsed values (a
+    refused value is a 400 naming it). `problems` names the statuses the route answers beyond the standard ones
+    (status -> why), for OpenAPI."""
     required = None if roles is None else frozenset(roles)
 
     def decorate(handler: Callable[..., Any]) -> Callable[[func.HttpRequest], Any]:
@@ -216,13 +237,18 @@ def api_endpoint(
             response_schema=response_schema,
             response_status=response_status,
             query=tuple(query),
+            problems=dict(problems or {}),
         )
+        declared = [p for p in operation.query if isinstance(p, QueryParameter)]
 
         def prepare(req: func.HttpRequest) -> dict[str, Any]:
+            _check_headers(req)
             _check_size(req)  # before anything reads or parses the body
             principal = _authenticate(req, required)  # before the body is interpreted: no schema probing
             body = _read_body(req, request_schema)
             kwargs: dict[str, Any] = {}
+            if "query" in wants:
+                kwargs["query"] = parse_query(req.params, declared)
             if "principal" in wants:
                 kwargs["principal"] = principal
             if "body" in wants:

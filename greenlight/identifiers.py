@@ -24,7 +24,8 @@ _PACKAGE_ID = re.compile(r'[^\s\\/:*?"<>|\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,128}
 # Request ids are storage row keys that also travel in URLs and card data: Table Storage forbids / \ # ? and
 # control characters in keys; ours are 32 hex digits (uuid4/uuid5) but older rows and tests use other spellings.
 REQUEST_ID_MAX_LENGTH = 128
-_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+REQUEST_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"  # as published in OpenAPI (ECMA: $ is the end)
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN.removeprefix("^").removesuffix("$"))
 
 
 def is_single_line_text(value: Any) -> bool:
