@@ -163,11 +163,14 @@ _format_checker = FormatChecker()
 _format_checker.checks(SINGLE_LINE_TEXT)(is_single_line_text)
 _format_checker.checks(MULTILINE_TEXT)(is_multiline_text)
 _Validator = validators.extend(Draft202012Validator, {"pattern": _full_match_pattern})
-_validators = {
-    name: _Validator(schema, format_checker=_format_checker)
-    for name, schema in SCHEMAS.items()
-    if "$ref" not in str(schema)
-}
+
+
+def validator_for(schema: dict[str, Any]) -> Any:
+    """A validator with this module's meaning of `pattern` and of the text formats."""
+    return _Validator(schema, format_checker=_format_checker)
+
+
+_validators = {name: validator_for(schema) for name, schema in SCHEMAS.items() if "$ref" not in str(schema)}
 
 
 def validate_body(schema_name: str, body: Any) -> list[str]:
