@@ -31,6 +31,7 @@ from functions.problems import ApiProblem, problem_for, problem_response, regist
 from functions.query import QueryParameter, parse_query
 from functions.schemas import validate_body
 from functions.tokens import AuthError, AuthUnavailable
+from greenlight.numbers import declares_more_than
 from greenlight.settings import SettingsError
 from greenlight.storage import AlreadyExists, ConcurrencyConflict, InvalidContinuation, NotFound, StorageError
 
@@ -162,7 +163,8 @@ def _check_size(req: func.HttpRequest) -> None:
     # With invalid settings the anonymous routes (health) still answer, so fall back to the default limit.
     limit = runtime.get().settings.max_body_bytes if runtime.settings_error() is None else DEFAULT_MAX_BODY_BYTES
     declared = req.headers.get("Content-Length")
-    if len(req.get_body() or b"") > limit or (declared and declared.isdigit() and int(declared) > limit):
+    # A Content-Length that is not a plain number is left to the body's actual length (checked first).
+    if len(req.get_body() or b"") > limit or declares_more_than(declared, limit):
         raise ApiProblem(413, "Request body too large", f"the limit is {limit} bytes", "body-too-large")
 
 
