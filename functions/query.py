@@ -42,13 +42,17 @@ class QueryParameter:
         raise NotImplementedError
 
     def openapi(self) -> dict[str, Any]:
-        return {
+        required = bool(getattr(self, "required", False))
+        document = {
             "name": self.name,
             "in": "query",
-            "required": bool(getattr(self, "required", False)),
+            "required": required,
             "description": self.description,
             "schema": self.schema(),
         }
+        if not required:
+            document["allowEmptyValue"] = True  # `?name=` means the same as leaving it out (see `parse`)
+        return document
 
     def refuse(self, must: str) -> ApiProblem:
         return ApiProblem(400, f"Invalid {self.name}", f"{self.name} must be {must}", "invalid-query")
