@@ -41,9 +41,7 @@ CHECKS = [
 # The validator's own formats (functions.schemas), so valid examples are valid to the API as well.
 _TEXT = st.characters(exclude_categories=("Cc", "Cs"))
 schemathesis.openapi.format(SINGLE_LINE_TEXT, st.text(_TEXT, min_size=1, max_size=40))
-schemathesis.openapi.format(
-    MULTILINE_TEXT, st.text(st.one_of(_TEXT, st.sampled_from("\n\t")), min_size=1, max_size=40)
-)
+schemathesis.openapi.format(MULTILINE_TEXT, st.text(st.one_of(_TEXT, st.sampled_from("\n\t")), min_size=1, max_size=40))
 
 
 @pytest.fixture(scope="module")
