@@ -62,6 +62,10 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def operation_id(method: str, route: str) -> str:
+    return f"{method}_{re.sub(r'[^A-Za-z0-9]+', '_', route).strip('_')}"
+
+
 def _query_parameter(parameter: QueryParameter | tuple[str, str]) -> dict[str, Any]:
     if isinstance(parameter, QueryParameter):
         return parameter.openapi()  # the same declaration parses the parameter: the document cannot drift
@@ -92,7 +96,7 @@ def build_document() -> dict[str, Any]:
         for method in methods:
             entry: dict[str, Any] = {
                 "summary": operation.summary,
-                "operationId": f"{method}_{re.sub(r'[^A-Za-z0-9]+', '_', route).strip('_')}",
+                "operationId": operation_id(method, route),
                 "responses": {str(operation.response_status): _response(operation.response_schema, "Success")},
             }
             if parameters:
