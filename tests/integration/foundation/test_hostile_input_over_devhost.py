@@ -132,3 +132,14 @@ def test_requests_page_size_that_is_not_a_bounded_ascii_number_is_400(api, mint,
     headers = {"Authorization": f"Bearer {mint(oid='oid-hostile-list')}"}
     response = api.get("/api/requests", params={"mine": "true", "page_size": value}, headers=headers)
     problem_naming(response, 400, "page_size")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"[" * 50_000 + b"]" * 50_000, b'{"type":"message","value":' + b"[" * 5_000 + b"]" * 5_000 + b"}"],
+    ids=["deep-array", "deep-value"],
+)
+def test_bot_endpoint_answers_deeply_nested_json_with_400(api, raw):
+    """The bot's door on the same host: nesting is bounded before parsing (it used to be a host 500)."""
+    response = api.post("/api/messages", content=raw, headers={"Content-Type": "application/json"})
+    problem_naming(response, 400, "nests deeper")
