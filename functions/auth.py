@@ -4,9 +4,10 @@
     @api_endpoint(roles={Role.REQUESTER})
     def catalog_search(req: func.HttpRequest, principal: Principal) -> dict: ...
 
-It binds a correlation id, enforces the body size limit, validates the Entra bearer token, checks the caller holds
-one of `roles` (omit `roles` for an anonymous route; `principal` is then None), validates a JSON body against
-`request_schema` (passed to the handler as `body`), and converts what the handler returns: a dict/list -> 200 JSON,
+It binds a correlation id, refuses header values that are not UTF-8, enforces the body size limit, validates the
+Entra bearer token, checks the caller holds one of `roles` (omit `roles` for an anonymous route; `principal` is
+then None), validates a JSON body against `request_schema` (passed to the handler as `body`), parses the declared
+query parameters (`functions.query`, passed as `query`), and converts what the handler returns: a dict/list -> 200 JSON,
 `JsonResult` -> its status/headers, an HttpResponse as is. Typed errors become RFC 7807 problems.
 The wrapper's signature is `(req)` only, because the Functions worker binds parameters by name.
 """
