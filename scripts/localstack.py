@@ -106,9 +106,9 @@ def start_process(
     )
     log_file.close()
     managed = ManagedProcess(name, process, log_path)
-    if owner is not None:
-        owner.append(managed)
     try:
+        if owner is not None:
+            owner.append(managed)
         _wait_until_ready(managed, ready, timeout)
     except BaseException:  # KeyboardInterrupt and SystemExit (SIGTERM) too: never leave it running unowned
         managed.stop()
