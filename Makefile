@@ -1,6 +1,7 @@
 # Greenlight: two commands do everything on a fresh machine.
 #   make run   start the local stack (Azurite, sandbox, devhost, Agents Playground)
 #   make test  lint + every test suite
+#   make fuzz  a longer property-based run against the API's OpenAPI document
 # Each bootstraps what it needs (venv, pip, npm, Chromium) and skips work already done.
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ BIN    := $(VENV)/bin
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test lint bootstrap browser checkov teams-package package bench clean
+.PHONY: run test lint bootstrap browser checkov teams-package package bench fuzz clean
 
 bootstrap: $(PY_STAMP) $(NODE_STAMP)
 
@@ -48,6 +49,12 @@ package:
 
 bench: bootstrap
 	$(BIN)/python -m bench
+
+# A longer, randomised run of the API fuzz test the suite runs briefly (FUZZ_EXAMPLES per route and caller).
+FUZZ_EXAMPLES ?= 300
+fuzz: bootstrap
+	GREENLIGHT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) GREENLIGHT_FUZZ_RANDOM=1 \
+		$(BIN)/python -m pytest tests/integration/foundation/test_api_fuzz.py -p no:cacheprovider --timeout=3600
 
 teams-package: $(PY_STAMP)
 	$(BIN)/python -m scripts.teams_package

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import os
 import statistics
 import tempfile
 import threading
@@ -73,6 +74,9 @@ def main(argv: list[str]) -> int:
 async def _run(connection: str, connector_url: str, rounds: int) -> None:
     import azure.functions as func
 
+    # Importing `bot` outside local (GREENLIGHT_ENV unset means azure) needs an app id; the bench builds its own
+    # runtimes with explicit settings, so it loads the package as local.
+    os.environ.setdefault("GREENLIGHT_ENV", "local")
     from bot.endpoint import handle
     from bot.runtime import BotRuntime
     from bot.settings import AppType, BotSettings

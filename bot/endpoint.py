@@ -18,7 +18,7 @@ import azure.functions as func
 from botbuilder.schema import Activity
 
 from bot import blueprint
-from bot.http import json_response, problem
+from bot.http import json_response, nests_deeper_than, problem
 from bot.references import tenant_of
 from bot.runtime import BotRuntime, get_runtime
 from bot.workflow import WORKFLOW_KEY
@@ -29,6 +29,7 @@ from orchestrations.client import DurableWorkflow
 log = logging.getLogger("greenlight.bot.endpoint")
 
 MAX_ACTIVITY_BYTES = 256 * 1024  # Teams activities are far smaller; cards we accept are ≤ 28 KB
+MAX_ACTIVITY_DEPTH = 64  # an activity with a card action's data nests about 6 deep; cards themselves ~15
 
 
 @blueprint.route(route="messages", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -49,9 +50,11 @@ def _parse(req: func.HttpRequest) -> Activity | func.HttpResponse:
     body = req.get_body() or b""
     if len(body) > MAX_ACTIVITY_BYTES:
         return problem(413, "Activity too large", f"Activities are limited to {MAX_ACTIVITY_BYTES} bytes.")
+    if nests_deeper_than(body, MAX_ACTIVITY_DEPTH):
+        return problem(400, "Invalid JSON", f"The body nests deeper than {MAX_ACTIVITY_DEPTH} levels.")
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return problem(400, "Invalid JSON", "The body is not valid JSON.")
     if not isinstance(data, dict):
         return problem(400, "Invalid activity", "An activity is a JSON object.")

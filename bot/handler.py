@@ -18,6 +18,7 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity, ActivityTypes, ErrorResponseException
 from msrest.exceptions import ClientRequestError
 
+from bot import card_data
 from bot.cards import (
     CARD_CONTENT_TYPE,
     approval_card,
@@ -268,6 +269,10 @@ class ApprovalBot(TeamsActivityHandler):
         tenant_id, oid = tenant_of(activity), _oid(activity)
         if not tenant_id or not oid:
             return ActionResult(error=(403, "Forbidden", "I could not tell who you are."))
+        try:
+            _check_card_data(verb, data)
+        except card_data.CardDataError as refused:
+            return ActionResult(error=refused.as_error())
         if verb == VERB_REQUEST_FORM:
             return await self._open_form(turn_context, _text(data, "packageId"))
         if verb == VERB_SUBMIT_REQUEST:
@@ -388,6 +393,18 @@ class ApprovalBot(TeamsActivityHandler):
 def _oid(activity: Activity) -> str | None:
     user = activity.from_property
     return user.aad_object_id.lower() if user is not None and user.aad_object_id else None
+
+
+_PACKAGE_VERBS = frozenset({VERB_REQUEST_FORM, VERB_SUBMIT_REQUEST})
+_REQUEST_VERBS = frozenset({VERB_APPROVE, VERB_REJECT, VERB_REVIEW})
+
+
+def _check_card_data(verb: str, data: dict[str, Any]) -> None:
+    """Card data is untrusted: the ids a button carries must be ones any door accepts, before any lookup."""
+    if verb in _PACKAGE_VERBS:
+        card_data.package_id(data)
+    if verb in _REQUEST_VERBS:
+        card_data.request_id(data)
 
 
 def _text(data: dict[str, Any], name: str, limit: int = 200) -> str:

@@ -9,8 +9,12 @@ import azure.functions as func
 
 from functions import blueprint, runtime
 from functions.auth import Principal, Role, api_endpoint
-from functions.problems import ApiProblem
+from functions.query import Integer, Text
 from greenlight.storage import AuditLog
+
+MONTH = Text("month", 6, 6, pattern="^[0-9]{4}(0[1-9]|1[0-2])$", description="yyyymm, default the current month (UTC)")
+PAGE_SIZE = Integer("page_size", 1, 200, default=50, description="entries per page")
+CONTINUATION = Text("continuation", 1, 2048, description="the token of the previous page")
 
 
 @blueprint.route(route="audit", methods=["GET"])
@@ -18,20 +22,11 @@ from greenlight.storage import AuditLog
     roles={Role.ADMIN},
     response_schema="AuditPage",
     summary="Audit entries of one month, newest first (Admins)",
-    query=(
-        ("month", "yyyymm, default the current month"),
-        ("page_size", "1-200, default 50"),
-        ("continuation", "the token of the previous page"),
-    ),
+    query=(MONTH, PAGE_SIZE, CONTINUATION),
 )
-def list_audit(req: func.HttpRequest, principal: Principal) -> dict[str, Any]:
-    month = req.params.get("month") or dt.datetime.now(dt.UTC).strftime("%Y%m")
-    if len(month) != 6 or not month.isdigit() or not 1 <= int(month[4:]) <= 12:
-        raise ApiProblem(400, "Invalid month", "month must be yyyymm", "invalid-query")
-    page_size_text = req.params.get("page_size", "50")
-    if not page_size_text.isdigit() or not 1 <= int(page_size_text) <= 200:
-        raise ApiProblem(400, "Invalid page_size", "page_size must be a whole number from 1 to 200", "invalid-query")
-    page = AuditLog(runtime.get().storage).list_month(month, int(page_size_text), req.params.get("continuation"))
+def list_audit(req: func.HttpRequest, principal: Principal, query: dict[str, Any]) -> dict[str, Any]:
+    month = query["month"] or dt.datetime.now(dt.UTC).strftime("%Y%m")
+    page = AuditLog(runtime.get().storage).list_month(month, query["page_size"], query["continuation"])
     items = [
         {
             "entry_id": e.entry_id,

@@ -4,9 +4,10 @@
     @api_endpoint(roles={Role.REQUESTER})
     def catalog_search(req: func.HttpRequest, principal: Principal) -> dict: ...
 
-It binds a correlation id, enforces the body size limit, validates the Entra bearer token, checks the caller holds
-one of `roles` (omit `roles` for an anonymous route; `principal` is then None), validates a JSON body against
-`request_schema` (passed to the handler as `body`), and converts what the handler returns: a dict/list -> 200 JSON,
+It binds a correlation id, refuses header values that are not UTF-8, enforces the body size limit, validates the
+Entra bearer token, checks the caller holds one of `roles` (omit `roles` for an anonymous route; `principal` is
+then None), validates a JSON body against `request_schema` (passed to the handler as `body`), parses the declared
+query parameters (`functions.query`, passed as `query`), and converts what the handler returns: a dict/list -> 200 JSON,
 `JsonResult` -> its status/headers, an HttpResponse as is. Typed errors become RFC 7807 problems.
 The wrapper's signature is `(req)` only, because the Functions worker binds parameters by name; a handler that
 takes `client` (an async handler under `@blueprint.durable_client_input(client_name="client")`) gets `(req, client)`.
@@ -18,7 +19,7 @@ import asyncio
 import inspect
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -30,9 +31,11 @@ import azure.functions as func
 from functions import runtime
 from functions.correlation import CORRELATION_HEADER, bind, correlation_id_from, install_log_correlation, unbind
 from functions.problems import ApiProblem, problem_for, problem_response, register_problem
+from functions.query import QueryParameter, parse_query
 from functions.schemas import validate_body
 from functions.tokens import AuthError, AuthUnavailable
 from greenlight import telemetry
+from greenlight.numbers import declares_more_than
 from greenlight.settings import SettingsError
 from greenlight.storage import AlreadyExists, ConcurrencyConflict, InvalidContinuation, NotFound, StorageError
 
@@ -111,8 +114,10 @@ class Operation:
     request_schema: str | None
     response_schema: str | None
     response_status: int
-    query: tuple[tuple[str, str], ...] = ()
-    errors: tuple[tuple[int, str], ...] = ()  # route-specific problem answers (status, when)
+    # QueryParameter declarations (parsed for the handler and described in OpenAPI); a (name, text) pair is an
+    # older, undeclared-type parameter the handler parses itself.
+    query: tuple[QueryParameter | tuple[str, str], ...] = ()
+    problems: Mapping[int, str] = field(default_factory=dict)  # statuses this route answers beyond the standard
 
 
 # Typed domain errors answer as problems (their messages name keys, never secrets).
@@ -146,11 +151,25 @@ def _authenticate(req: func.HttpRequest, roles: frozenset[Role] | None) -> Princ
     return principal
 
 
+def _check_headers(req: func.HttpRequest) -> None:
+    """Header values arrive as text decoded with surrogateescape (aiohttp) or Latin-1; bytes that were not UTF-8
+    become lone surrogates, which fail the moment anything encodes them. Refuse them at the door, naming the
+    header (never echoing its value)."""
+    for name, value in req.headers.items():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiProblem(
+                400, "Invalid header", f"the {name} header is not valid UTF-8 text", "invalid-header"
+            ) from None
+
+
 def _check_size(req: func.HttpRequest) -> None:
     # With invalid settings the anonymous routes (health) still answer, so fall back to the default limit.
     limit = runtime.get().settings.max_body_bytes if runtime.settings_error() is None else DEFAULT_MAX_BODY_BYTES
     declared = req.headers.get("Content-Length")
-    if len(req.get_body() or b"") > limit or (declared and declared.isdigit() and int(declared) > limit):
+    # A Content-Length that is not a plain number is left to the body's actual length (checked first).
+    if len(req.get_body() or b"") > limit or declares_more_than(declared, limit):
         raise ApiProblem(413, "Request body too large", f"the limit is {limit} bytes", "body-too-large")
 
 
@@ -213,10 +232,13 @@ def api_endpoint(
     response_schema: str | None = None,
     response_status: int = 200,
     summary: str | None = None,
-    query: Iterable[tuple[str, str]] = (),
-    errors: Iterable[tuple[int, str]] = (),
+    query: Iterable[QueryParameter | tuple[str, str]] = (),
+    problems: Mapping[int, str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[[func.HttpRequest], Any]]:
-    """See the module docstring. `roles=set()` means any authenticated caller; `None` means anonymous."""
+    """See the module docstring. `roles=set()` means any authenticated caller; `None` means anonymous.
+    `query` declares the query parameters: a handler with a `query` parameter receives their parsed values (a
+    refused value is a 400 naming it). `problems` names the statuses the route answers beyond the standard ones
+    (status -> why), for OpenAPI."""
     required = None if roles is None else frozenset(roles)
 
     def decorate(handler: Callable[..., Any]) -> Callable[[func.HttpRequest], Any]:
@@ -228,14 +250,18 @@ def api_endpoint(
             response_schema=response_schema,
             response_status=response_status,
             query=tuple(query),
-            errors=tuple(errors),
+            problems=dict(problems or {}),
         )
+        declared = [p for p in operation.query if isinstance(p, QueryParameter)]
 
         def prepare(req: func.HttpRequest) -> dict[str, Any]:
+            _check_headers(req)
             _check_size(req)  # before anything reads or parses the body
             principal = _authenticate(req, required)  # before the body is interpreted: no schema probing
             body = _read_body(req, request_schema)
             kwargs: dict[str, Any] = {}
+            if "query" in wants:
+                kwargs["query"] = parse_query(req.params, declared)
             if "principal" in wants:
                 kwargs["principal"] = principal
             if "body" in wants:

@@ -10,6 +10,7 @@ import azure.functions as func
 from functions import blueprint
 from functions.auth import Role, api_endpoint
 from functions.problems import ApiProblem, register_problem
+from functions.query import Integer, Text
 from greenlight.winget.catalog import CatalogUnavailable, get_catalog
 from greenlight.winget.errors import (
     HostileInput,
@@ -35,23 +36,24 @@ register_problem(VersionNotFound, 404, "Package version not found", "version-not
 _READERS = {Role.REQUESTER, Role.APPROVER, Role.ADMIN}
 
 
+SEARCH_TEXT = Text("q", 1, 200, strip=True, required=True, description="id, name, moniker, tag or command")
+LIMIT = Integer("limit", 1, 100, default=20, description="at most this many results")
+# winget versions are short; the bound keeps a version far from anything costly to compare.
+VERSION = Text("version", 1, 128, description="a specific version (default: the latest)")
+
+
 @blueprint.route(route="catalog/search", methods=["GET"])
 @api_endpoint(
     roles=_READERS,
     summary="Search the verified WinGet catalog by id, name, moniker, tag or command",
-    query=(("q", "search text (1-200 characters)"), ("limit", "1-100, default 20")),
+    query=(SEARCH_TEXT, LIMIT),
+    problems={502: "WinGet source data refused", 503: "WinGet catalog or CDN unavailable"},
 )
-def catalog_search(req: func.HttpRequest) -> dict[str, Any]:
-    text = (req.params.get("q") or "").strip()
-    if not text or len(text) > 200:
-        raise ApiProblem(400, "Invalid query", "q must be 1 to 200 characters", "invalid-query")
-    raw_limit = req.params.get("limit") or "20"
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
-        raise ApiProblem(400, "Invalid limit", "limit must be a whole number from 1 to 100", "invalid-query")
+def catalog_search(req: func.HttpRequest, query: dict[str, Any]) -> dict[str, Any]:
     catalog = get_catalog()
-    results = catalog.search(text, int(raw_limit))
+    results = catalog.search(query["q"], query["limit"])
     return {
-        "query": text,
+        "query": query["q"],
         "source_version": catalog.source_version,
         "results": [dataclasses.asdict(entry) for entry in results],
     }
@@ -61,11 +63,16 @@ def catalog_search(req: func.HttpRequest) -> dict[str, Any]:
 @api_endpoint(
     roles=_READERS,
     summary="One package's details from its verified manifest (versions newest first)",
-    query=(("version", "a specific version (default: latest)"),),
+    query=(VERSION,),
+    problems={
+        404: "The package or version is not in the catalog",
+        502: "WinGet data refused",
+        503: "WinGet catalog or CDN unavailable",
+    },
 )
-def catalog_package(req: func.HttpRequest) -> dict[str, Any]:
+def catalog_package(req: func.HttpRequest, query: dict[str, Any]) -> dict[str, Any]:
     package_id = req.route_params.get("package_id") or ""
-    details = get_catalog().package(package_id, req.params.get("version") or None)
+    details = get_catalog().package(package_id, query["version"])
     if details is None:
         raise ApiProblem(404, "Package not in the WinGet index", f"{package_id} is not in the catalog", "not-in-index")
     body = dataclasses.asdict(details)

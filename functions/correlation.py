@@ -10,7 +10,8 @@ import uuid
 from typing import Any
 
 CORRELATION_HEADER = "x-correlation-id"
-_VALID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")  # anything else (too long, odd characters) is replaced
+_VALID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # a whole-value match; anything else (too long, odd characters,
+# undecodable bytes) is replaced
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("greenlight_correlation_id", default=None)
 _installed = False
 
@@ -20,7 +21,7 @@ def current_correlation_id() -> str | None:
 
 
 def correlation_id_from(header_value: str | None) -> str:
-    if header_value and _VALID.match(header_value.strip()):
+    if header_value and _VALID.fullmatch(header_value.strip()):
         return header_value.strip()
     return str(uuid.uuid4())
 

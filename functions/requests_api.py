@@ -15,6 +15,7 @@ import services
 from functions import blueprint, runtime
 from functions.auth import JsonResult, Principal, Role, api_endpoint
 from functions.problems import ApiProblem, register_problem
+from functions.query import Boolean, Choice, Integer, Text
 from greenlight.models import Decision, Request, RequestStatus, Verdict
 from greenlight.requests import (
     CatalogUnavailable,
@@ -32,6 +33,13 @@ from greenlight.storage import RequestRepository
 from orchestrations.client import DurableWorkflow
 
 log = logging.getLogger("greenlight.api.requests")
+
+MINE = Boolean("mine", description="true: the caller's own requests")
+STATUS = Choice(
+    "status", tuple(s.value for s in RequestStatus), description="Approvers and Admins: requests in this status"
+)
+PAGE_SIZE = Integer("page_size", 1, 100, default=20, description="requests per page")
+CONTINUATION = Text("continuation", 1, 2048, description="the token of the previous page")
 
 register_problem(InvalidInput, 400, "Invalid request", "invalid-input")
 register_problem(UnknownPackage, 422, "Unknown package", "unknown-package")
@@ -85,7 +93,7 @@ def decision_view(decision: Decision) -> dict[str, Any]:
     response_schema="Request",
     response_status=201,
     summary="Create a software request (Admins may create one on behalf of a user); Idempotency-Key makes it safe",
-    errors=((422, "unknown package or version, or an Idempotency-Key reused with another body"),),
+    problems={422: "unknown package or version, or an Idempotency-Key reused with another body"},
 )
 async def create_request(req: func.HttpRequest, principal: Principal, body: dict[str, Any], client) -> JsonResult:
     on_behalf = body.get("on_behalf_of")
@@ -123,7 +131,7 @@ async def create_request(req: func.HttpRequest, principal: Principal, body: dict
     response_schema="Decision",
     response_status=201,
     summary="Approve or reject a request (an approver of it, never its requester); 409 carries the decision that won",
-    errors=((404, "no such request"), (409, "already decided (the problem's `decision` is the one that won)")),
+    problems={404: "no such request", 409: "already decided (the problem's `decision` is the one that won)"},
 )
 async def decide_request(req: func.HttpRequest, principal: Principal, body: dict[str, Any], client) -> JsonResult:
     command = DecideRequest(
@@ -151,7 +159,7 @@ async def decide_request(req: func.HttpRequest, principal: Principal, body: dict
     roles=set(),
     response_schema="Request",
     summary="Cancel a request before publishing starts (its requester, or an Admin)",
-    errors=((404, "no such request"), (409, "publishing has started or it is finished")),
+    problems={404: "no such request", 409: "publishing has started or it is finished"},
 )
 async def cancel_request(req: func.HttpRequest, principal: Principal, client) -> JsonResult:
     request_id = req.route_params.get("request_id", "")
@@ -175,7 +183,7 @@ async def cancel_request(req: func.HttpRequest, principal: Principal, client) ->
     roles=set(),
     response_schema="Request",
     summary="Read one request (its requester, Approvers, Admins)",
-    errors=((404, "no such request (or not yours)"),),
+    problems={404: "no such request (or not yours)"},
 )
 def get_request(req: func.HttpRequest, principal: Principal) -> JsonResult:
     request_id = req.route_params.get("request_id", "")
@@ -196,30 +204,18 @@ def get_request(req: func.HttpRequest, principal: Principal) -> JsonResult:
     roles=set(),
     response_schema="RequestPage",
     summary="List requests: ?mine=true for your own, or ?status= (Approvers, Admins)",
-    query=(
-        ("mine", "true: the caller's own requests"),
-        ("status", "Approvers and Admins: requests in this status"),
-        ("page_size", "1-100, default 20"),
-        ("continuation", "the token of the previous page"),
-    ),
+    query=(MINE, STATUS, PAGE_SIZE, CONTINUATION),
+    problems={400: "no filter, or a query parameter out of range"},
 )
-def list_requests(req: func.HttpRequest, principal: Principal) -> dict[str, Any]:
-    page_size_text = req.params.get("page_size", "20")
-    if not page_size_text.isdigit() or not 1 <= int(page_size_text) <= 100:
-        raise ApiProblem(400, "Invalid page_size", "page_size must be a whole number from 1 to 100", "invalid-query")
-    page_size, continuation = int(page_size_text), req.params.get("continuation") or None
+def list_requests(req: func.HttpRequest, principal: Principal, query: dict[str, Any]) -> dict[str, Any]:
+    page_size, continuation = query["page_size"], query["continuation"]
     repository = RequestRepository(runtime.get().storage)
-    if req.params.get("mine", "").lower() == "true":
+    if query["mine"]:
         page = repository.list_by_requester(principal.tenant_id, principal.oid.lower(), page_size, continuation)
-    elif "status" in req.params:
+    elif query["status"] is not None:
         if not principal.has_any({Role.APPROVER, Role.ADMIN}):
             raise ApiProblem(403, "Forbidden", "listing by status needs the Approver or Admin role", "forbidden")
-        try:
-            status = RequestStatus(req.params["status"])
-        except ValueError:
-            allowed = ", ".join(s.value for s in RequestStatus)
-            raise ApiProblem(400, "Invalid status", f"status must be one of {allowed}", "invalid-query") from None
-        page = repository.list_by_status(principal.tenant_id, status, page_size, continuation)
+        page = repository.list_by_status(principal.tenant_id, RequestStatus(query["status"]), page_size, continuation)
     else:
         raise ApiProblem(400, "Filter needed", "pass ?mine=true, or ?status= as an Approver or Admin", "invalid-query")
     return {"items": [to_view(r) for r in page.items], "continuation": page.continuation}

@@ -1,12 +1,32 @@
-"""JSON Schemas of the API's bodies: the same documents validate requests and feed /api/openapi.json."""
+"""JSON Schemas of the API's bodies: the same documents validate requests and feed /api/openapi.json.
+
+Two rules make the validator mean what the published document says:
+- `pattern` is a whole-value match. JSON Schema patterns are ECMA-262, where `$` is the end of the string; Python's
+  `re.search` lets `$` match before a final newline, which stored `7zip.7zip\n`. Every pattern here is anchored
+  (`^...$`), so a full match is exactly its ECMA meaning.
+- Free text carries a format, checked (not only annotated): `single-line-text` refuses control characters and
+  unpaired surrogates; `multiline-text` allows tab and newline besides. OpenAPI lists both under
+  `x-formats` with what they refuse.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
-_ID = {"type": "string", "minLength": 1, "maxLength": 128}
+from greenlight.identifiers import is_multiline_text, is_single_line_text
+
+SINGLE_LINE_TEXT = "single-line-text"
+MULTILINE_TEXT = "multiline-text"
+FORMATS = {
+    SINGLE_LINE_TEXT: "a string without control characters (U+0000-U+001F, U+007F-U+009F) or unpaired surrogates",
+    MULTILINE_TEXT: "a string without control characters other than tab and newline, nor unpaired surrogates",
+}
+
+_ID = {"type": "string", "minLength": 1, "maxLength": 128, "format": SINGLE_LINE_TEXT}
+_LINE = {"type": "string", "format": SINGLE_LINE_TEXT}
 _TIMESTAMP = {"type": "string", "format": "date-time"}
 _OBJECT_ID = {
     "type": "string",
@@ -47,13 +67,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "description": "omit to use the most common architecture of the requester's Intune-managed devices",
             },
             "scope": {"enum": ["machine", "user"], "default": "machine"},
-            "justification": {"type": "string", "minLength": 1, "maxLength": 500},
+            "justification": {"type": "string", "minLength": 1, "maxLength": 500, "format": MULTILINE_TEXT},
             "on_behalf_of": {
                 "type": "object",
                 "description": "Admin callers only: the user the request is for",
                 "required": ["oid", "name"],
                 "additionalProperties": False,
-                "properties": {"oid": _ID, "name": {"type": "string", "minLength": 1, "maxLength": 256}},
+                "properties": {"oid": _ID, "name": {**_LINE, "minLength": 1, "maxLength": 256}},
             },
         },
     },
@@ -250,7 +270,24 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
 }
 
-_validators = {name: Draft202012Validator(schema) for name, schema in SCHEMAS.items() if "$ref" not in str(schema)}
+
+def _full_match_pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Any:
+    if validator.is_type(instance, "string") and not re.fullmatch(pattern, instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_format_checker = FormatChecker()
+_format_checker.checks(SINGLE_LINE_TEXT)(is_single_line_text)
+_format_checker.checks(MULTILINE_TEXT)(is_multiline_text)
+_Validator = validators.extend(Draft202012Validator, {"pattern": _full_match_pattern})
+
+
+def validator_for(schema: dict[str, Any]) -> Any:
+    """A validator with this module's meaning of `pattern` and of the text formats."""
+    return _Validator(schema, format_checker=_format_checker)
+
+
+_validators = {name: validator_for(schema) for name, schema in SCHEMAS.items() if "$ref" not in str(schema)}
 
 
 def validate_body(schema_name: str, body: Any) -> list[str]:

@@ -1,7 +1,10 @@
 """Start the local stack's processes, wait until each answers, and stop them cleanly.
 
 Used by `make run` (scripts/stack.py) and by the test fixtures, so both start things the same way.
-Every process gets its own process group, so stopping it stops its children too (no orphans).
+Every process gets its own process group, so stopping it stops its children too (no orphans). A process belongs
+to its supervisor from the moment it is spawned: `owner` (the supervisor's list) gets it before the wait for
+readiness, and an interruption during that wait (Ctrl-C, SIGTERM) stops it before the interruption goes on.
+Each start writes a fresh log: a log holds one run.
 """
 
 from __future__ import annotations
@@ -32,6 +35,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something could listen on `port` now (a listener, even one that has not answered yet, holds it)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no obstacle
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 @dataclass
@@ -77,9 +91,10 @@ def start_process(
     env: dict[str, str] | None = None,
     cwd: Path = ROOT,
     timeout: float = 60.0,
+    owner: list[ManagedProcess] | None = None,
 ) -> ManagedProcess:
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_file = open(log_path, "ab")
+    log_file = open(log_path, "wb")
     process = subprocess.Popen(
         argv,
         cwd=cwd,
@@ -91,15 +106,25 @@ def start_process(
     )
     log_file.close()
     managed = ManagedProcess(name, process, log_path)
+    try:
+        if owner is not None:
+            owner.append(managed)
+        _wait_until_ready(managed, ready, timeout)
+    except BaseException:  # KeyboardInterrupt and SystemExit (SIGTERM) too: never leave it running unowned
+        managed.stop()
+        raise
+    return managed
+
+
+def _wait_until_ready(managed: ManagedProcess, ready: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}:\n{managed.log_tail()}")
+        if managed.process.poll() is not None:
+            raise RuntimeError(f"{managed.name} exited with {managed.process.returncode}:\n{managed.log_tail()}")
         if ready():
-            return managed
+            return
         time.sleep(0.1)
-    managed.stop()
-    raise RuntimeError(f"{name} did not become ready within {timeout:.0f}s:\n{managed.log_tail()}")
+    raise RuntimeError(f"{managed.name} did not become ready within {timeout:.0f}s:\n{managed.log_tail()}")
 
 
 def http_ready(
@@ -141,7 +166,10 @@ class AzuriteEndpoints:
 
 
 def start_azurite(
-    log_dir: Path, data_dir: Path | None = None, ports: AzuriteEndpoints | None = None
+    log_dir: Path,
+    data_dir: Path | None = None,
+    ports: AzuriteEndpoints | None = None,
+    owner: list[ManagedProcess] | None = None,
 ) -> tuple[ManagedProcess, AzuriteEndpoints]:
     """Azurite on the given ports (free ones by default); in memory unless `data_dir` is given."""
     ports = ports or AzuriteEndpoints(free_port(), free_port(), free_port())
@@ -163,7 +191,7 @@ def start_azurite(
         argv += ["--location", str(data_dir)]
     # Any HTTP answer (Azurite says 400/403 to an unauthenticated GET) means it is listening.
     ready = http_ready(f"http://127.0.0.1:{ports.table_port}/{AZURITE_ACCOUNT}/Tables")
-    process = start_process("azurite", argv, log_dir / "azurite.log", ready)
+    process = start_process("azurite", argv, log_dir / "azurite.log", ready, owner=owner)
     process.info["connection_string"] = ports.connection_string
     return process, ports
 
@@ -191,7 +219,11 @@ class SandboxEndpoints:
 
 
 def start_sandbox(
-    log_dir: Path, state_dir: Path, port: int | None = None, options: dict[str, str] | None = None
+    log_dir: Path,
+    state_dir: Path,
+    port: int | None = None,
+    options: dict[str, str] | None = None,
+    owner: list[ManagedProcess] | None = None,
 ) -> tuple[ManagedProcess, SandboxEndpoints]:
     port = port or free_port()
     argv = [sys.executable, "-m", "sandbox", "--port", str(port), "--state-dir", str(state_dir)]
@@ -199,7 +231,7 @@ def start_sandbox(
         argv += ["--option", f"{key}={value}"]
     endpoints = SandboxEndpoints(f"https://127.0.0.1:{port}", state_dir / "tls" / "ca.pem", state_dir)
     ready = http_ready(f"{endpoints.base_url}/health", ca_file=endpoints.ca_file, accept=lambda s: s == 200)
-    process = start_process("sandbox", argv, log_dir / "sandbox.log", ready)
+    process = start_process("sandbox", argv, log_dir / "sandbox.log", ready, owner=owner)
     return process, endpoints
 
 
@@ -207,13 +239,17 @@ def start_sandbox(
 
 
 def start_devhost(
-    log_dir: Path, env: dict[str, str], port: int | None = None, app: str = "function_app:app"
+    log_dir: Path,
+    env: dict[str, str],
+    port: int | None = None,
+    app: str = "function_app:app",
+    owner: list[ManagedProcess] | None = None,
 ) -> tuple[ManagedProcess, str]:
     port = port or free_port()
     argv = [sys.executable, "-m", "devhost", "--app", app, "--port", str(port)]
     base_url = f"http://127.0.0.1:{port}"
     ready = http_ready(f"{base_url}/admin/host/ping", accept=lambda s: s == 200)
-    process = start_process("devhost", argv, log_dir / "devhost.log", ready, env=env)
+    process = start_process("devhost", argv, log_dir / "devhost.log", ready, env=env, owner=owner)
     return process, base_url
 
 
@@ -229,6 +265,7 @@ def start_playground(
     port: int | None = None,
     work_dir: Path | None = None,
     config_file: Path = PLAYGROUND_CONFIG,
+    owner: list[ManagedProcess] | None = None,
 ) -> tuple[ManagedProcess, str]:
     """The Teams-like Agents Playground pointed at `bot_endpoint`, without opening a browser.
 
@@ -247,5 +284,5 @@ def start_playground(
     }
     base_url = f"http://127.0.0.1:{port}"
     ready = http_ready(f"{base_url}/_debug/ping", accept=lambda s: s == 200)
-    process = start_process("playground", argv, log_dir / "playground.log", ready, env=env, cwd=work_dir)
+    process = start_process("playground", argv, log_dir / "playground.log", ready, env=env, cwd=work_dir, owner=owner)
     return process, base_url

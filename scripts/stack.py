@@ -3,6 +3,8 @@
 Ports come from the environment (defaults in brackets): AZURITE_BLOB_PORT [10000], AZURITE_QUEUE_PORT [10001],
 AZURITE_TABLE_PORT [10002], SANDBOX_PORT [7443], DEVHOST_PORT [7071], PLAYGROUND_PORT [56150].
 State (Azurite data, sandbox keys, logs, the Playground's devTools/) lives under .local/ (or GREENLIGHT_LOCAL_DIR).
+A port that is taken (or not a number) stops the start before anything runs, in one line naming the variable.
+Each run's logs start fresh.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -20,6 +23,8 @@ from scripts.localstack import (
     ROOT,
     AzuriteEndpoints,
     ManagedProcess,
+    free_port,
+    port_is_free,
     start_azurite,
     start_devhost,
     start_playground,
@@ -29,8 +34,33 @@ from scripts.localstack import (
 LOCAL = Path(os.environ.get("GREENLIGHT_LOCAL_DIR", ROOT / ".local"))
 
 
-def _port(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+PORTS = {  # variable -> default
+    "AZURITE_BLOB_PORT": 10000,
+    "AZURITE_QUEUE_PORT": 10001,
+    "AZURITE_TABLE_PORT": 10002,
+    "SANDBOX_PORT": 7443,
+    "DEVHOST_PORT": 7071,
+    "PLAYGROUND_PORT": 56150,
+}
+
+
+class StackError(Exception):
+    """A reason the stack cannot start, said in one line (no traceback)."""
+
+
+def chosen_ports(env: Mapping[str, str] = os.environ) -> dict[str, int]:
+    """Every port the stack will listen on, checked before anything starts: a bad value or a busy port is one
+    line naming the port and the variable that moves it."""
+    ports: dict[str, int] = {}
+    for name, default in PORTS.items():
+        text = env.get(name, "").strip() or str(default)
+        if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+            raise StackError(f"{name}={text!r} is not a port number (1-65535)")
+        ports[name] = int(text)
+    for name, port in ports.items():
+        if not port_is_free(port):
+            raise StackError(f"port {port} is already in use; set {name} to a free port (e.g. {name}={free_port()})")
+    return ports
 
 
 def playground_approver_oids(config_file: Path = PLAYGROUND_CONFIG) -> str:
@@ -67,28 +97,27 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(0))
     try:
-        azurite, ports = start_azurite(
+        chosen = chosen_ports()
+        # Each start hands its process to `started` as soon as it is spawned, so Ctrl-C during a slow start stops
+        # it too (the finally below), not only the services that were already ready.
+        _, ports = start_azurite(
             logs,
             data_dir=LOCAL / "azurite",
             ports=AzuriteEndpoints(
-                _port("AZURITE_BLOB_PORT", 10000),
-                _port("AZURITE_QUEUE_PORT", 10001),
-                _port("AZURITE_TABLE_PORT", 10002),
+                chosen["AZURITE_BLOB_PORT"], chosen["AZURITE_QUEUE_PORT"], chosen["AZURITE_TABLE_PORT"]
             ),
+            owner=started,
         )
-        started.append(azurite)
-        sandbox, sandbox_endpoints = start_sandbox(logs, LOCAL / "sandbox", port=_port("SANDBOX_PORT", 7443))
-        started.append(sandbox)
+        _, sandbox_endpoints = start_sandbox(logs, LOCAL / "sandbox", port=chosen["SANDBOX_PORT"], owner=started)
         env = local_app_environment(ports.connection_string, sandbox_endpoints.base_url, sandbox_endpoints.ca_file)
-        devhost, devhost_url = start_devhost(logs, env, port=_port("DEVHOST_PORT", 7071))
-        started.append(devhost)
-        playground, playground_url = start_playground(
+        _, devhost_url = start_devhost(logs, env, port=chosen["DEVHOST_PORT"], owner=started)
+        _, playground_url = start_playground(
             logs,
             f"{devhost_url}/api/messages",
-            port=_port("PLAYGROUND_PORT", 56150),
+            port=chosen["PLAYGROUND_PORT"],
             work_dir=LOCAL / "playground",
+            owner=started,
         )
-        started.append(playground)
         print(
             "\nGreenlight is running locally:\n"
             f"  Teams (Agents Playground)  {playground_url}   <- open this and chat with the bot\n"
@@ -108,7 +137,7 @@ def main() -> int:
     except KeyboardInterrupt:
         print("\nstopping…", flush=True)
         return 0
-    except RuntimeError as error:
+    except (StackError, RuntimeError) as error:
         print(f"could not start the stack: {error}", file=sys.stderr)
         return 1
     finally:

@@ -10,6 +10,11 @@ import pytest
 
 from scripts.localstack import AzuriteEndpoints, SandboxEndpoints, start_azurite, start_sandbox
 
+# Tests run as the local environment unless a test says otherwise. Set at import, not only per test: test modules
+# import `bot` at collection, and outside local (GREENLIGHT_ENV unset means azure) it refuses to load without an
+# app id.
+os.environ.setdefault("GREENLIGHT_ENV", "local")
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -42,10 +47,3 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxEndpoin
     process, endpoints = start_sandbox(state / "logs", state)
     yield endpoints
     process.stop()
-
-
-@pytest.fixture(autouse=True)
-def _local_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests run as the local environment unless a test says otherwise."""
-    if "GREENLIGHT_ENV" not in os.environ:
-        monkeypatch.setenv("GREENLIGHT_ENV", "local")

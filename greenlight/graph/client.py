@@ -35,6 +35,7 @@ from greenlight.graph.errors import (
 )
 from greenlight.graph.settings import GraphSettings
 from greenlight.graph.urls import INTUNE_API, ApiVersion, GraphUrls
+from greenlight.numbers import ascii_int
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = {429, 503, 504}
@@ -58,8 +59,9 @@ def retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    seconds = ascii_int(value)
+    if seconds is not None:
+        return float(seconds)
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

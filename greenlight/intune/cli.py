@@ -3,7 +3,8 @@
   pack   -c SETUP_FOLDER -s SETUP_FILE -o OUTPUT_FOLDER   writes OUTPUT_FOLDER/<setup file stem>.intunewin
   unpack FILE.intunewin -o FOLDER                         verifies MAC, digest and layout, writes the inner zip
                                                           (and, with --extract, its files)
-Exit codes: 0 ok, 2 bad input (layout / missing files), 3 integrity failure (MAC, digest, size, padding).
+Exit codes: 0 ok, 2 bad input (layout / missing or unwritable files), 3 integrity failure (MAC, digest, size,
+padding); 141 when whoever reads the output closed it early (`| head`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def _pack(args: argparse.Namespace) -> int:
         result = pack_folder(folder, setup_file, args.output_folder)
     except ContentSourceError as error:
         return _fail(str(error), EXIT_BAD_INPUT)
+    except OSError as error:  # an output folder that is a file, a full disk, no permission
+        return _fail(_os_message(error), EXIT_BAD_INPUT)
     if not args.quiet:
         print(f"{result.path} ({result.application.unencrypted_content_size} bytes of content)")
     return 0
@@ -60,24 +63,38 @@ def _unpack(args: argparse.Namespace) -> int:
     package: Path = args.package
     if not package.is_file():
         return _fail(f"{package} does not exist", EXIT_BAD_INPUT)
-    args.output_folder.mkdir(parents=True, exist_ok=True)
     inner = args.output_folder / (package.stem + ".zip")
     try:
+        args.output_folder.mkdir(parents=True, exist_ok=True)
         result = unpack(package, inner)
+        if args.extract:
+            failure = _extract(inner, args.output_folder)
+            if failure:
+                return _fail(failure, EXIT_BAD_INPUT)
     except IntegrityError as error:
         return _fail(f"integrity check failed ({error.reason}): {error.detail}", EXIT_INTEGRITY)
     except IntunewinFormatError as error:
         return _fail(f"not a valid .intunewin: {error}", EXIT_BAD_INPUT)
-    if args.extract:
-        with zipfile.ZipFile(inner) as archive:
-            for member in archive.namelist():
-                target = (args.output_folder / member).resolve()
-                if not target.is_relative_to(args.output_folder.resolve()):
-                    return _fail(f"inner zip entry {member!r} escapes the output folder", EXIT_BAD_INPUT)
-            archive.extractall(args.output_folder)
+    except OSError as error:
+        return _fail(_os_message(error), EXIT_BAD_INPUT)
     app = result.application
     print(f"{inner}: verified (setup file {app.setup_file}, {result.content.plaintext_size} bytes, MAC and digest ok)")
     return 0
+
+
+def _extract(inner: Path, output_folder: Path) -> str | None:
+    """Extract the inner zip into `output_folder`; the reason when an entry would land outside it."""
+    with zipfile.ZipFile(inner) as archive:
+        for member in archive.namelist():
+            target = (output_folder / member).resolve()
+            if not target.is_relative_to(output_folder.resolve()):
+                return f"inner zip entry {member!r} escapes the output folder"
+        archive.extractall(output_folder)
+    return None
+
+
+def _os_message(error: OSError) -> str:
+    return f"{error.strerror}: {error.filename}" if error.filename else str(error)
 
 
 def _fail(message: str, code: int) -> int:

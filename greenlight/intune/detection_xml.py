@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 
 from greenlight.intune.crypto import EncryptionInfo
 from greenlight.intune.errors import IntunewinFormatError
+from greenlight.numbers import is_ascii_number
 
 TOOL_VERSION = "1.8.6.0"
 PACKAGE_FILE_NAME = "IntunePackage.intunewin"
@@ -131,7 +132,7 @@ def parse(data: bytes) -> ApplicationInfo:
     except ValueError as error:
         raise IntunewinFormatError(f"Detection.xml EncryptionInfo: {error}") from None
     size_text = _text(root, "UnencryptedContentSize")
-    if not size_text.isdigit():
+    if not is_ascii_number(size_text):
         raise IntunewinFormatError(f"UnencryptedContentSize is not a number: {size_text!r}")
     msi = root.find("MsiInfo")
     msi_info = None

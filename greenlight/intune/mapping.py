@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 from greenlight.intune import scripts
 from greenlight.intune.detection_xml import PACKAGE_FILE_NAME
 from greenlight.intune.errors import MappingError
+from greenlight.numbers import ascii_int
 from greenlight.winget.manifest import Installer, Manifest
 
 DEFAULT_RETURN_CODES = ((0, "success"), (1707, "success"), (3010, "softReboot"), (1641, "hardReboot"), (1618, "retry"))
@@ -95,7 +96,7 @@ def windows_release(minimum_os_version: str | None) -> str:
     if not minimum_os_version:
         return "1607"
     parts = minimum_os_version.split(".")
-    build = int(parts[2]) if len(parts) >= 3 and parts[0] == "10" and parts[2].isdigit() else 0
+    build = (ascii_int(parts[2]) or 0) if len(parts) >= 3 and parts[0] == "10" else 0
     for release_build, release in _RELEASES:
         if build <= release_build:
             return release

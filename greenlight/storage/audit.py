@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from greenlight.models import AuditEntry, utc_now
+from greenlight.numbers import is_ascii_number
 from greenlight.storage.account import AUDIT_TABLE, StorageAccount
 from greenlight.storage.errors import AlreadyExists, StorageError
 from greenlight.storage.keys import as_utc, key, translated
@@ -98,7 +99,7 @@ class AuditLog:
 
     def list_month(self, month: str, page_size: int = 50, continuation: str | None = None) -> Page[AuditEntry]:
         """Entries of one month (`yyyymm`), newest first."""
-        if len(month) != 6 or not month.isdigit():
+        if not is_ascii_number(month, 6) or len(month) != 6:
             raise ValueError(f"month must be yyyymm, got {month!r}")
         return query_page(
             self._table,

@@ -18,8 +18,13 @@ from azure.core.exceptions import (
 from greenlight.storage.errors import AlreadyExists, ConcurrencyConflict, InvalidKey, NotFound, StorageError
 
 # Table Storage forbids / \ # ? and control characters in keys, and caps them at 1 KiB.
-_FORBIDDEN = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
+_FORBIDDEN = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # and lone surrogates: not encodable
 _MAX_KEY_LENGTH = 512
+
+
+def is_valid_key(value: object) -> bool:
+    """What `key` accepts, as a test (a continuation token's keys come from the caller)."""
+    return isinstance(value, str) and 0 < len(value) <= _MAX_KEY_LENGTH and not _FORBIDDEN.search(value)
 
 
 def key(value: str, what: str) -> str:

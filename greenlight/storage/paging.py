@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 from azure.data.tables import TableClient
 
 from greenlight.storage.errors import InvalidContinuation
-from greenlight.storage.keys import translated
+from greenlight.storage.keys import is_valid_key, translated
 
 T = TypeVar("T")
 
@@ -41,7 +41,7 @@ def decode_continuation(token: str | None) -> dict[str, str] | None:
         raise InvalidContinuation("the continuation token is not one this service issued") from None
     if not isinstance(value, dict) or not set(value) <= {"PartitionKey", "RowKey"}:
         raise InvalidContinuation("the continuation token is not one this service issued")
-    if not all(isinstance(v, str) for v in value.values()):
+    if not all(isinstance(v, str) and is_valid_key(v) for v in value.values()):
         raise InvalidContinuation("the continuation token is not one this service issued")
     return value
 

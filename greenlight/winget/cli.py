@@ -1,7 +1,11 @@
 """`python -m greenlight winget verify-source | search | show` for admins and scripts.
 
 Exit codes: 0 verified / found; 1 not found (not in index, no such version); 2 verification failed (tampered,
-untrusted, malformed, rollback); 3 unverifiable right now (CDN/network: retry later); 4 configuration error.
+untrusted, malformed, rollback); 3 unverifiable right now (CDN unreachable, name not resolving, HTTP error: retry
+later); 4 configuration error or an unreadable input file.
+
+`verify-source` trusts what the app trusts (GREENLIGHT_WINGET_TRUST, and locally the sandbox's root found next to
+GREENLIGHT_CA_BUNDLE) unless `--trust` says otherwise, so it verifies the sandbox `make run` starts.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from greenlight.numbers import ascii_int
 from greenlight.settings import SettingsError, is_local
 from greenlight.winget.catalog import CatalogUnavailable, get_catalog
 from greenlight.winget.errors import NotInIndex, Unverifiable, VersionNotFound, WingetError
@@ -30,12 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     verify = commands.add_parser("verify-source", help="verify a source.msix / source2.msix file or URL completely")
     verify.add_argument("location", help="a file path, a CDN base URL or the URL of source2.msix")
-    verify.add_argument("--trust", default="microsoft", help="'microsoft' (pinned roots) or a PEM file of roots")
+    verify.add_argument(
+        "--trust",
+        help="'microsoft' (pinned roots) or a PEM file of roots; default: GREENLIGHT_WINGET_TRUST as the app reads it",
+    )
     verify.set_defaults(handler=_verify_source)
 
     search = commands.add_parser("search", help="search the verified catalog by id, name, moniker, tag, command")
     search.add_argument("text")
-    search.add_argument("--limit", type=int, default=20)
+    search.add_argument("--limit", type=_limit, default=20, help="1-100 (default 20)")
     search.set_defaults(handler=_search)
 
     show = commands.add_parser("show", help="print a package's verified manifest and the installer Greenlight picks")
@@ -45,6 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     show.add_argument("--scope", choices=("user", "machine"))
     show.add_argument("--locale")
     show.set_defaults(handler=_show)
+
+
+def _limit(text: str) -> int:
+    value = ascii_int(text, 3)
+    if value is None or not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be a whole number from 1 to 100")
+    return value
 
 
 def _fail(error: Exception) -> int:
@@ -62,7 +77,7 @@ def _fail(error: Exception) -> int:
 
 def _verify_source(args: argparse.Namespace) -> int:
     try:
-        policy = policy_for(args.trust)
+        policy = policy_for(args.trust or WingetSettings.from_env().trust)
         with tempfile.TemporaryDirectory(prefix="greenlight-verify-") as tmp:
             if args.location.startswith(("https://", "http://")):
                 source = _verify_url(args.location, policy, Path(tmp))
@@ -80,6 +95,9 @@ def _verify_source(args: argparse.Namespace) -> int:
         return 0
     except (WingetError, SettingsError) as error:
         return _fail(error)
+    except OSError as error:  # a missing or unreadable file (source or --trust)
+        print(f"FAILED [unreadable_input]: {error.strerror}: {error.filename}", file=sys.stderr)
+        return 4
 
 
 def _verify_url(url: str, policy: TrustPolicy, workdir: Path) -> OpenSource:

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from greenlight.numbers import declares_more_than
 from greenlight.winget.errors import HostileInput, InstallerHashMismatch, Unverifiable
 from greenlight.winget.urls import check_resolved, check_url
 
@@ -120,7 +121,7 @@ class CdnClient:
                         )
                     else:
                         declared = response.headers.get("content-length")
-                        if declared and declared.isdigit() and int(declared) > max_bytes:
+                        if declares_more_than(declared, max_bytes):
                             raise HostileInput(
                                 f"{what} is {declared} bytes; the limit is {max_bytes}", package_id=package_id
                             )

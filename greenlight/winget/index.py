@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import array
 import heapq
-import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from greenlight.identifiers import is_valid_package_id
 from greenlight.winget.errors import HostileInput, MalformedPackage, UnsupportedIndexSchema
 
 V2_TABLES = {"metadata", "packages", "tags2", "tags2_map", "commands2", "commands2_map"}
-# winget's identifier rule: segments without whitespace or \ / : * ? " < > |, at most 128 characters.
-_ID_RULE = re.compile(r'^[^\s\\/:*?"<>|\x00-\x1f]{1,128}$')
 
 
 def check_package_id(package_id: str) -> str:
     """Refuse identifiers that could escape a URL path or a file name before anything is looked up."""
-    if not isinstance(package_id, str) or not _ID_RULE.match(package_id) or ".." in package_id:
+    if not is_valid_package_id(package_id):
         raise HostileInput(f"{package_id!r} is not a valid WinGet package identifier", package_id=str(package_id)[:130])
     return package_id
 

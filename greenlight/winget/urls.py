@@ -10,7 +10,7 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from greenlight.winget.errors import UnsafeUrl
+from greenlight.winget.errors import UnsafeUrl, Unverifiable
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
@@ -69,9 +69,10 @@ def check_resolved(host: str, port: int, *, allow_loopback: bool) -> str:
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except socket.gaierror as error:
-        raise UnsafeUrl(f"cannot resolve {host!r}: {error.strerror}") from None
+        # A name that does not resolve (now) is the network's answer, not a hostile URL: retry later.
+        raise Unverifiable(f"cannot resolve {host!r}: {error.strerror}: unverifiable, retry later") from None
     if not infos:
-        raise UnsafeUrl(f"{host!r} has no address")
+        raise Unverifiable(f"{host!r} has no address: unverifiable, retry later")
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not _address_allowed(address, allow_loopback):

@@ -99,6 +99,8 @@ async def test_other_tenant_is_refused(authenticated_runtime: BotRuntime, signer
         ({"body": [activity()]}, 400, "Invalid activity"),
         ({"body": {"type": "message"}}, 400, "Invalid activity"),
         ({"body": None, "raw": b"{" + b" " * (MAX_ACTIVITY_BYTES + 1) + b"}"}, 413, "Activity too large"),
+        ({"body": None, "raw": b"[" * 50_000 + b"]" * 50_000}, 400, "Invalid JSON"),  # RecursionError in the parser
+        ({"body": None, "raw": b'{"value":' + b'{"a":' * 65 + b"1" + b"}" * 66}, 400, "Invalid JSON"),
     ],
 )
 async def test_bad_input_gets_a_named_4xx(authenticated_runtime: BotRuntime, request_args, status, title) -> None:
@@ -116,10 +118,13 @@ async def test_missing_fields_are_named(authenticated_runtime: BotRuntime, signe
     assert problem(response)["detail"] == "Missing required field(s): serviceUrl, conversation.id."
 
 
-def test_app_refuses_to_load_outside_local_without_an_app_id() -> None:
-    """The Functions host indexes function_app at start; without an app id it must fail, not serve anonymously."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
-    env["GREENLIGHT_ENV"] = "azure"
+@pytest.mark.parametrize("greenlight_env", ["azure", None])
+def test_app_refuses_to_load_outside_local_without_an_app_id(greenlight_env: str | None) -> None:
+    """The Functions host indexes function_app at start; without an app id it must fail, not serve anonymously.
+    An unset GREENLIGHT_ENV means azure."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft") and k != "GREENLIGHT_ENV"}
+    if greenlight_env is not None:
+        env["GREENLIGHT_ENV"] = greenlight_env
     result = subprocess.run(
         [sys.executable, "-c", "import function_app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )

@@ -39,8 +39,56 @@ def test_verify_source_fails_with_a_named_error_and_exit_2(winget, sandbox) -> N
     result = run_cli(winget.env, "verify-source", f"{sandbox.winget_url}/v/untrusted-ca", "--trust", trust)
     assert result.returncode == 2
     assert "untrusted_certificate_chain" in result.stderr
-    production = run_cli(winget.env, "verify-source", sandbox.winget_url)  # default: Microsoft roots only
+    production = run_cli(winget.env, "verify-source", sandbox.winget_url, "--trust", "microsoft")
     assert production.returncode == 2 and "untrusted_certificate_chain" in production.stderr
+
+
+def test_verify_source_trusts_what_the_local_settings_trust(sandbox) -> None:
+    """`make run`'s environment names no trust file: the sandbox root is found next to the CA bundle, as the app
+    finds it, so verify-source against the sandbox passes without --trust."""
+    env = {
+        "GREENLIGHT_ENV": "local",
+        "GREENLIGHT_SANDBOX_URL": sandbox.base_url,
+        "GREENLIGHT_CA_BUNDLE": str(sandbox.ca_file),
+    }
+    result = run_cli(env, "verify-source", sandbox.winget_url)
+    assert result.returncode == 0, result.stderr
+    assert "VERIFIED" in result.stdout
+
+
+@pytest.mark.parametrize("location", ["https://127.0.0.1:{closed}/cache", "https://cdn.unresolvable.invalid/cache"])
+def test_an_unreachable_cdn_is_exit_3_retry_later(winget, location: str) -> None:
+    from scripts.localstack import free_port
+
+    result = run_cli(winget.env, "verify-source", location.format(closed=free_port()))
+    assert result.returncode == 3, result.stderr
+    assert "retry later" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreadable_file_is_exit_4_without_a_traceback(winget, tmp_path) -> None:
+    result = run_cli(winget.env, "verify-source", str(tmp_path / "missing.msix"))
+    assert result.returncode == 4 and "missing.msix" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_usage_error_is_not_mistaken_for_a_failed_verification(winget) -> None:
+    result = run_cli(winget.env, "search", "x", "--limit", "²")
+    assert result.returncode == 64 and "--limit" in result.stderr
+
+
+def test_a_reader_that_closes_early_ends_show_quietly(winget, tmp_path) -> None:
+    """`show ... | head -1`: the reader is gone before the output is written; no BrokenPipeError traceback."""
+    env = {**os.environ, **winget.env, "GREENLIGHT_WINGET_CACHE_DIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "greenlight", "winget", "show", "VideoLAN.VLC"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdout.close()  # before the catalog is even verified: every write meets a closed pipe
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
 
 
 def test_search_and_show(winget, tmp_path) -> None:

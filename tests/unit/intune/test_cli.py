@@ -84,3 +84,21 @@ def test_unpack_of_a_non_zip_exits_2(tmp_path: Path) -> None:
     bad.write_text("nope")
     result = _run("unpack", str(bad), "-o", str(tmp_path / "x"))
     assert result.returncode == 2 and "not a valid .intunewin" in result.stderr
+
+
+def test_an_output_folder_that_is_a_file_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    setup = tmp_path / "setup"
+    setup.mkdir()
+    (setup / "a.exe").write_bytes(b"MZ" + b"\0" * 64)
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a folder")
+    packed = _run("pack", "-c", str(setup), "-s", "a.exe", "-o", str(taken))
+    assert packed.returncode == 2 and "taken" in packed.stderr and "Traceback" not in packed.stderr
+    assert _run("pack", "-c", str(setup), "-s", "a.exe", "-o", str(tmp_path / "out")).returncode == 0
+    unpacked = _run("unpack", str(tmp_path / "out" / "a.intunewin"), "-o", str(taken))
+    assert unpacked.returncode == 2 and "Traceback" not in unpacked.stderr
+
+
+def test_a_usage_error_has_its_own_exit_code(tmp_path: Path) -> None:
+    result = _run("pack", "-c", str(tmp_path))  # -s and -o missing
+    assert result.returncode == 64 and "required" in result.stderr

@@ -81,6 +81,19 @@ def test_winget_version_comparison(a: str, b: str, expected: int) -> None:
     assert versions.compare(a, b) == expected
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("9" * 5000, "1", 1),  # longer than int()'s 4300-digit limit
+        ("1." + "0" * 5000 + "1", "1.1", 0),  # leading zeros do not count
+        ("9" * 5000, "9" * 5000 + ".1", -1),
+        ("1.²", "1.2", -1),  # a superscript is a suffix, not a digit: 1.0+"²" < 1.2
+    ],
+)
+def test_version_numbers_compare_without_int(a: str, b: str, expected: int) -> None:
+    assert versions.compare(a, b) == expected
+
+
 def _entries(*pairs: tuple[str, str]) -> version_data.VersionData:
     return version_data.VersionData(
         "Contoso.App", tuple(version_data.VersionEntry(v, f"manifests/c/{v}/{h}", h * 16) for v, h in pairs)

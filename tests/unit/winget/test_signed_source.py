@@ -176,7 +176,7 @@ def test_search_limits_and_empty_queries(index) -> None:
     assert len(index.search("o", limit=3)) == 3
 
 
-@pytest.mark.parametrize("bad", ["../x", "a/b", "a\\b", "x" * 129, "", "a b", "..", "con:1"])
+@pytest.mark.parametrize("bad", ["../x", "a/b", "a\\b", "x" * 129, "", "a b", "..", "con:1", "7zip.7zip\n", "a\x85b"])
 def test_identifiers_that_could_escape_a_path_are_refused(bad: str) -> None:
     with pytest.raises(HostileInput):
         check_package_id(bad)
