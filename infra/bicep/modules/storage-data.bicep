@@ -32,6 +32,7 @@ var tableNames = [
   'PublishedApps'
   'Policies'
   'Audit'
+  'Publications'
 ]
 var containerNames = [
   'staging'

@@ -1,0 +1,198 @@
+"""The installer in blob staging: a resumable, hashed download, a read-back stream, and the upload checkpoint.
+
+The staged blob is committed in parts (every `commit_every` blocks) so that after a crash its committed prefix
+survives. On resume the prefix is read back and re-hashed (SHA-256 and CRC-32 cannot be resumed from a stored
+state we could trust more than the bytes themselves), and only the rest is requested with HTTP Range. The final
+commit carries the installer's size, SHA-256 and CRC-32 in blob metadata, so a re-run of a finished download
+returns at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from azure.storage.blob import BlobClient
+
+from greenlight.intune.crypto import ContentKeys
+from greenlight.intune.upload import Checkpoint
+from greenlight.publishing.errors import InstallerTooLarge
+from greenlight.storage.blobs import StagingArea
+from greenlight.storage.errors import NotFound
+from greenlight.storage.keys import translated
+from greenlight.winget.errors import InstallerHashMismatch
+
+BLOCK_SIZE = 8 * 1024 * 1024
+COMMIT_EVERY = 4  # blocks per committed part: at most 32 MiB is fetched again after a crash
+
+
+@dataclass(frozen=True)
+class StagedInstaller:
+    blob: str
+    size: int
+    sha256: str
+    crc32: int
+    resumed_from: int = 0  # bytes already staged when this download started (0 = fresh)
+    fetched: int = 0  # bytes this call fetched from the CDN
+
+    def to_json(self) -> dict[str, Any]:
+        return {"blob": self.blob, "size": self.size, "sha256": self.sha256, "crc32": self.crc32}
+
+
+def _block_id(index: int) -> str:
+    return base64.b64encode(f"{index:08d}".encode()).decode()
+
+
+class _Hashes:
+    def __init__(self) -> None:
+        self.sha = hashlib.sha256()
+        self.crc = 0
+        self.size = 0
+
+    def update(self, data: bytes) -> None:
+        self.sha.update(data)
+        self.crc = zlib.crc32(data, self.crc)
+        self.size += len(data)
+
+
+# Opens the installer from a byte offset: a context manager yielding (chunks, bytes to skip first, total size or
+# None), the chunks starting at the offset once the skipped bytes are dropped.
+OpenFrom = Callable[[int], Any]
+
+
+class InstallerStaging:
+    def __init__(self, staging: StagingArea, *, block_size: int = BLOCK_SIZE, commit_every: int = COMMIT_EVERY):
+        self.staging = staging
+        self.block_size = block_size
+        self.commit_every = commit_every
+
+    def _committed(self, blob: BlobClient) -> tuple[list[str], dict[str, str]]:
+        try:
+            with translated(f"read {blob.blob_name}"):
+                blocks, _ = blob.get_block_list("committed")
+                metadata = blob.get_blob_properties().metadata
+        except NotFound:
+            return [], {}
+        return [b.id for b in blocks], dict(metadata or {})
+
+    def download(
+        self,
+        name: str,
+        open_from: OpenFrom,
+        *,
+        expected_sha256: str,
+        package_id: str,
+        max_bytes: int,
+        on_progress: Callable[[int, int | None], None] = lambda done, total: None,
+    ) -> StagedInstaller:
+        blob = self.staging.blob(name)
+        ids, metadata = self._committed(blob)
+        if metadata.get("sha256"):
+            return StagedInstaller(name, int(metadata["size"]), metadata["sha256"], int(metadata["crc32"]),
+                                   resumed_from=int(metadata["size"]))  # fmt: skip
+        hashes = _Hashes()
+        if ids:  # re-hash what survived the crash, reading it back from storage
+            with translated(f"read back {name}"):
+                for chunk in blob.download_blob(max_concurrency=2).chunks():
+                    hashes.update(chunk)
+        resumed_from = hashes.size
+        fetched = 0
+        buffer = bytearray()
+
+        def flush(final: bool) -> None:
+            if buffer:
+                with translated(f"stage block of {name}"):
+                    blob.stage_block(_block_id(len(ids)), bytes(buffer))
+                ids.append(_block_id(len(ids)))
+                buffer.clear()
+            if final or len(ids) % self.commit_every == 0:
+                meta = {"size": str(hashes.size), "sha256": hashes.sha.hexdigest(), "crc32": str(hashes.crc)}
+                with translated(f"commit {name}"):
+                    blob.commit_block_list(ids, metadata=meta if final else None)
+
+        with open_from(resumed_from) as (chunks, skip, total):
+            for chunk in _skipping(chunks, skip):
+                fetched += len(chunk)
+                if hashes.size + len(chunk) > max_bytes:
+                    raise InstallerTooLarge(package_id, hashes.size + len(chunk), max_bytes)
+                hashes.update(chunk)
+                buffer += chunk
+                if len(buffer) >= self.block_size:
+                    flush(final=False)
+                on_progress(hashes.size, total)
+            actual = hashes.sha.hexdigest()
+            if actual != expected_sha256.lower():
+                raise InstallerHashMismatch(
+                    link="installer", expected=expected_sha256, actual=actual, package_id=package_id, what=name
+                )
+            flush(final=True)
+        return StagedInstaller(name, hashes.size, actual, hashes.crc, resumed_from=resumed_from, fetched=fetched)
+
+    def reader(self, name: str, on_read: Callable[[int], None] = lambda n: None) -> io.RawIOBase:
+        """A file-like stream of the staged blob (the zip writer reads the installer from it; no temp file)."""
+        return _BlobReader(self.staging.blob(name), on_read)
+
+    # ------------------------------------------------------------ the upload checkpoint beside the installer
+
+    def save_checkpoint(self, name: str, checkpoint: Checkpoint) -> None:
+        data = {
+            "keys": checkpoint.keys.to_json(),
+            "app_id": checkpoint.app_id,
+            "content_version_id": checkpoint.content_version_id,
+            "file_id": checkpoint.file_id,
+        }
+        with translated(f"save {name}"):
+            self.staging.blob(name).upload_blob(json.dumps(data).encode(), overwrite=True)
+
+    def load_checkpoint(self, name: str) -> Checkpoint | None:
+        try:
+            with translated(f"read {name}"):
+                data = json.loads(self.staging.blob(name).download_blob().readall())
+        except NotFound:
+            return None
+        return Checkpoint(
+            ContentKeys.from_json(data["keys"]), data.get("app_id"), data.get("content_version_id"), data.get("file_id")
+        )
+
+    def delete(self, *names: str) -> None:
+        for name in names:
+            try:
+                with translated(f"delete {name}"):
+                    self.staging.blob(name).delete_blob(delete_snapshots="include")
+            except NotFound:
+                pass
+
+
+def _skipping(chunks: Iterator[bytes], skip: int) -> Iterator[bytes]:
+    """Drop the first `skip` bytes (a server that ignored the Range header sent the whole file)."""
+    for chunk in chunks:
+        if skip >= len(chunk):
+            skip -= len(chunk)
+            continue
+        yield chunk[skip:] if skip else chunk
+        skip = 0
+
+
+class _BlobReader(io.RawIOBase):
+    def __init__(self, blob: BlobClient, on_read: Callable[[int], None]) -> None:
+        self._downloader = blob.download_blob(max_concurrency=2)
+        self._on_read = on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._downloader.read(-1 if size is None else size)
+        self._on_read(len(data))
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
