@@ -90,6 +90,8 @@ def failure_from(error: BaseException) -> PublishFailure:
     if isinstance(error, PublishFailure):
         return error
     if isinstance(error, WingetError):
+        if error.code == "catalog_unavailable" and isinstance(error.__cause__, WingetError):
+            error = error.__cause__  # name the link that broke, not just "the catalog"
         code = "unverifiable_retry_later" if isinstance(error, Unverifiable) else error.code
         return PublishFailure(code, error.message)
     if isinstance(error, GraphError):

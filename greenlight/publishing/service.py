@@ -100,6 +100,7 @@ class PublishingService:
     progress_for: ProgressFactory | None = None
     publish_options: PublishOptions = field(default_factory=PublishOptions)
     staging_block_size: int = 8 * 1024 * 1024
+    staging_commit_every: int = 4  # blocks per committed part of the staged installer
 
     def __post_init__(self) -> None:
         self.claims = Claims(
@@ -109,7 +110,9 @@ class PublishingService:
             self._latest_version,
         )
         self.published = self.claims.published
-        self.staging = InstallerStaging(StagingArea(self.account), block_size=self.staging_block_size)
+        self.staging = InstallerStaging(
+            StagingArea(self.account), block_size=self.staging_block_size, commit_every=self.staging_commit_every
+        )
         self._tokens = MsalTokenProvider(self.graph_settings)
 
     @classmethod
