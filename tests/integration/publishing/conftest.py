@@ -127,11 +127,10 @@ class World:
 
 
 def make_service(world_args: dict[str, Any], variant: str = "good", **options: Any) -> PublishingService:
-    catalog = world_args["catalogs"](variant)
     return PublishingService(
         world_args["account"],
         world_args["graph_settings"],
-        catalog=lambda: catalog,
+        catalog=lambda: world_args["catalogs"](variant),  # opened at first use: a broken source fails there
         progress_for=lambda tenant, request: world_args["sinks"].setdefault(request, RecordingSink()),
         publish_options=PublishOptions(
             poll_interval=0.1, timeout=60, block_size=1024 * 1024, renew_margin=dt.timedelta(seconds=1)
