@@ -13,6 +13,8 @@ import base64
 import hashlib
 import io
 import json
+import queue
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -104,34 +106,42 @@ class InstallerStaging:
         resumed_from = hashes.size
         fetched = 0
         buffer = bytearray()
+        stager = _Stager()
 
         def flush(final: bool) -> None:
             if buffer:
-                with translated(f"stage block of {name}"):
-                    blob.stage_block(_block_id(len(ids)), bytes(buffer))
-                ids.append(_block_id(len(ids)))
+                block, data = _block_id(len(ids)), bytes(buffer)
+                ids.append(block)
                 buffer.clear()
+                stager.submit(f"stage block of {name}", lambda: blob.stage_block(block, data))
             if final or len(ids) % self.commit_every == 0:
                 meta = {"size": str(hashes.size), "sha256": hashes.sha.hexdigest(), "crc32": str(hashes.crc)}
-                with translated(f"commit {name}"):
-                    blob.commit_block_list(ids, metadata=meta if final else None)
-
-        with open_from(resumed_from) as (chunks, skip, total):
-            for chunk in _skipping(chunks, skip):
-                fetched += len(chunk)
-                if hashes.size + len(chunk) > max_bytes:
-                    raise InstallerTooLarge(package_id, hashes.size + len(chunk), max_bytes)
-                hashes.update(chunk)
-                buffer += chunk
-                if len(buffer) >= self.block_size:
-                    flush(final=False)
-                on_progress(hashes.size, total)
-            actual = hashes.sha.hexdigest()
-            if actual != expected_sha256.lower():
-                raise InstallerHashMismatch(
-                    link="installer", expected=expected_sha256, actual=actual, package_id=package_id, what=name
+                listed = list(ids)
+                stager.submit(
+                    f"commit {name}", lambda: blob.commit_block_list(listed, metadata=meta if final else None)
                 )
-            flush(final=True)
+
+        try:
+            with open_from(resumed_from) as (chunks, skip, total):
+                for chunk in _skipping(chunks, skip):
+                    fetched += len(chunk)
+                    if hashes.size + len(chunk) > max_bytes:
+                        raise InstallerTooLarge(package_id, hashes.size + len(chunk), max_bytes)
+                    hashes.update(chunk)
+                    buffer += chunk
+                    if len(buffer) >= self.block_size:
+                        flush(final=False)
+                    on_progress(hashes.size, total)
+                actual = hashes.sha.hexdigest()
+                if actual != expected_sha256.lower():
+                    raise InstallerHashMismatch(
+                        link="installer", expected=expected_sha256, actual=actual, package_id=package_id, what=name
+                    )
+                flush(final=True)
+        except BaseException:
+            stager.finish(raise_error=False)  # the first failure is the one to report
+            raise
+        stager.finish()
         return StagedInstaller(name, hashes.size, actual, hashes.crc, resumed_from=resumed_from, fetched=fetched)
 
     def reader(self, name: str, on_read: Callable[[int], None] = lambda n: None) -> io.RawIOBase:
@@ -179,16 +189,65 @@ def _skipping(chunks: Iterator[bytes], skip: int) -> Iterator[bytes]:
         skip = 0
 
 
+class _Stager:
+    """Stages blocks and commits in order on one worker thread, so the download never waits for storage
+    (at most two blocks queued: memory stays at a few blocks whatever the installer size)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[str, Callable[[], object]] | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="staging", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is not None:
+                continue
+            what, call = item
+            try:
+                with translated(what):
+                    call()
+            except BaseException as error:  # noqa: BLE001 - handed to the producer in submit()/finish()
+                self._error = error
+
+    def submit(self, what: str, call: Callable[[], object]) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put((what, call))
+
+    def finish(self, *, raise_error: bool = True) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None and raise_error:
+            raise self._error
+
+
 class _BlobReader(io.RawIOBase):
+    """read(n) over the blob's download chunks (ranged GETs of a few MiB, fetched ahead by the SDK)."""
+
     def __init__(self, blob: BlobClient, on_read: Callable[[int], None]) -> None:
-        self._downloader = blob.download_blob(max_concurrency=2)
+        self._chunks = blob.download_blob(max_concurrency=2).chunks()
+        self._chunk = memoryview(b"")
         self._on_read = on_read
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        data = self._downloader.read(-1 if size is None else size)
+        parts: list[bytes] = []
+        wanted = size if size is not None and size >= 0 else None
+        got = 0
+        while wanted is None or got < wanted:
+            if not self._chunk:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    break
+                self._chunk = memoryview(chunk)
+            take = len(self._chunk) if wanted is None else min(len(self._chunk), wanted - got)
+            parts.append(bytes(self._chunk[:take]))
+            self._chunk = self._chunk[take:]
+            got += take
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
         self._on_read(len(data))
         return data
 
