@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,6 +115,7 @@ class PublishingService:
             StagingArea(self.account), block_size=self.staging_block_size, commit_every=self.staging_commit_every
         )
         self._tokens = MsalTokenProvider(self.graph_settings)
+        self._limit: tuple[int, float] | None = None
 
     @classmethod
     def from_env(cls, account: StorageAccount, progress_for: ProgressFactory | None = None) -> PublishingService:
@@ -175,8 +177,18 @@ class PublishingService:
             },
         }
 
-    async def _max_content_bytes(self, graph: GraphClient) -> int:
-        """Intune's limit from getPublishingConstraints (beta); the documented 30 GB when it gives none."""
+    async def _max_content_bytes(self) -> int:
+        """Intune's limit from getPublishingConstraints (beta), asked once an hour per process; the documented
+        30 GB when Graph gives no figure."""
+        cached = self._limit
+        if cached is not None and time.monotonic() - cached[1] < 3600:
+            return cached[0]
+        async with self._graph() as (graph, _):
+            limit = await self._ask_max_content_bytes(graph)
+        self._limit = (limit, time.monotonic())
+        return limit
+
+    async def _ask_max_content_bytes(self, graph: GraphClient) -> int:
         try:
             answer = await graph.get(f"{APPS}/getPublishingConstraints()")
         except GraphError as error:
@@ -189,8 +201,7 @@ class PublishingService:
     @guarded
     async def download_installer(self, job_json: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
         job = Job.from_json(job_json)
-        async with self._graph() as (graph, _):
-            limit = await self._max_content_bytes(graph)
+        limit = await self._max_content_bytes()
         catalog = self.catalog()
         if catalog.chain is None:
             raise PublishFailure("catalog_unavailable", "the catalog has no CDN client to download with")
