@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import os
 import shutil
 import sys
 import tempfile
@@ -68,6 +69,11 @@ def _peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def _stage_times(history: list[dict[str, Any]]) -> dict[str, float]:
     """Each activity's time from its scheduling to its completion, as the durable history records them."""
 
@@ -81,7 +87,7 @@ def _stage_times(history: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-def _one(size_mib: int, azurite, sandbox, work: Path) -> dict[str, Any]:
+def _one(size_mib: int, azurite, sandbox, work: Path, helpers: dict[str, int], extra_env: dict[str, str]) -> dict:
     tenant = str(uuid.uuid4())
     env = {
         "AzureWebJobsStorage": azurite.connection_string,
@@ -93,6 +99,7 @@ def _one(size_mib: int, azurite, sandbox, work: Path) -> dict[str, Any]:
         "GREENLIGHT_TENANT_ID": tenant,
         "GREENLIGHT_WINGET_TRUST": str(sandbox.state_dir / "winget" / SANDBOX_ROOT_NAME),
         "GREENLIGHT_WINGET_CACHE_DIR": str(work / f"winget-{size_mib}"),
+        **extra_env,
     }
     process, url = start_devhost(work / f"devhost-{size_mib}", env, app="bench.publish_app:app")
     try:
@@ -100,6 +107,8 @@ def _one(size_mib: int, azurite, sandbox, work: Path) -> dict[str, Any]:
                           "1.0.0", "x64", "machine", "bench", RequestStatus.APPROVED)  # fmt: skip
         RequestRepository(StorageAccount.from_connection_string(azurite.connection_string)).create(request)
         started = time.perf_counter()
+        cpu_before = {name: _cpu_seconds(pid) for name, pid in helpers.items()}
+        cpu_before["devhost"] = _cpu_seconds(process.process.pid)
         claim = httpx.post(f"{url}/api/publish/{tenant}/{request.request_id}", timeout=120).json()
         status_url = f"{url}/runtime/webhooks/durabletask/instances/{claim['instance_id']}"
         while True:
@@ -114,15 +123,18 @@ def _one(size_mib: int, azurite, sandbox, work: Path) -> dict[str, Any]:
             for event in history:
                 print(event)
         peak = _peak_rss_mib(process.process.pid)
+        pids = {**helpers, "devhost": process.process.pid}
+        cpu = {name: _cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
     finally:
         process.stop()
-    return {"total": total, "stages": _stage_times(history), "peak_rss_mib": peak}
+    return {"total": total, "stages": _stage_times(history), "peak_rss_mib": peak, "cpu": cpu}
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="bench publish")
     parser.add_argument("--sizes-mib", default="100,1024")
     parser.add_argument("-v", action="store_true", help="print the durable history")
+    parser.add_argument("--malloc-arena-max", help="MALLOC_ARENA_MAX for devhost (glibc arenas; default: unset)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes_mib.split(",")]
     work = Path(tempfile.mkdtemp(prefix="greenlight-bench-publish-"))
@@ -132,7 +144,9 @@ def main(argv: list[str]) -> int:
     try:
         httpx.get(f"{sandbox.winget_url}/_sandbox/info", verify=str(sandbox.ca_file), timeout=600)  # build once
         for size_mib in sizes:
-            result = _one(size_mib, azurite, sandbox, work)
+            helpers = {"sandbox": sandbox_process.process.pid, "azurite": azurite_process.process.pid}
+            extra = {"MALLOC_ARENA_MAX": args.malloc_arena_max} if args.malloc_arena_max else {}
+            result = _one(size_mib, azurite, sandbox, work, helpers, extra)
             baseline = packaging_baseline(size_mib * 1024 * 1024)
             stages = result["stages"]
             print(f"{size_mib} MiB: approve → published {result['total']:.2f} s, devhost peak RSS "
@@ -140,7 +154,9 @@ def main(argv: list[str]) -> int:
             for name in STAGES:
                 print(f"    {name:22s} {stages.get(name, float('nan')):7.2f} s")
             accounted = sum(stages.get(n, 0.0) for n in STAGES)
-            print(f"    {'between activities':22s} {result['total'] - accounted:7.2f} s", flush=True)
+            print(f"    {'between activities':22s} {result['total'] - accounted:7.2f} s")
+            cpu = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result["cpu"].items())
+            print(f"    CPU time: {cpu}", flush=True)
     finally:
         sandbox_process.stop()
         azurite_process.stop()

@@ -32,6 +32,7 @@ from greenlight.winget.errors import InstallerHashMismatch
 
 BLOCK_SIZE = 8 * 1024 * 1024
 COMMIT_EVERY = 4  # blocks per committed part: at most 32 MiB is fetched again after a crash
+READ_RANGE = 4 * 1024 * 1024  # one ranged GET of the staged installer while packaging
 
 
 @dataclass(frozen=True)
@@ -223,15 +224,28 @@ class _Stager:
 
 
 class _BlobReader(io.RawIOBase):
-    """read(n) over the blob's download chunks (ranged GETs of a few MiB, fetched ahead by the SDK)."""
+    """read(n) over ranged GETs of READ_RANGE bytes, one at a time. (The SDK's own downloader starts with a
+    32 MiB first GET and keeps chunks of several MiB per worker; explicit ranges keep memory at one range.)"""
 
     def __init__(self, blob: BlobClient, on_read: Callable[[int], None]) -> None:
-        self._chunks = blob.download_blob(max_concurrency=2).chunks()
+        self._blob = blob
+        with translated(f"read {blob.blob_name}"):
+            self._size = blob.get_blob_properties().size
+        self._offset = 0
         self._chunk = memoryview(b"")
         self._on_read = on_read
 
     def readable(self) -> bool:
         return True
+
+    def _next_range(self) -> bytes | None:
+        if self._offset >= self._size:
+            return None
+        length = min(READ_RANGE, self._size - self._offset)
+        with translated(f"read {self._blob.blob_name}"):
+            data = self._blob.download_blob(offset=self._offset, length=length, max_concurrency=1).readall()
+        self._offset += len(data)
+        return data
 
     def read(self, size: int = -1) -> bytes:
         parts: list[bytes] = []
@@ -239,8 +253,8 @@ class _BlobReader(io.RawIOBase):
         got = 0
         while wanted is None or got < wanted:
             if not self._chunk:
-                chunk = next(self._chunks, None)
-                if chunk is None:
+                chunk = self._next_range()
+                if not chunk:
                     break
                 self._chunk = memoryview(chunk)
             take = len(self._chunk) if wanted is None else min(len(self._chunk), wanted - got)
