@@ -168,3 +168,26 @@ async def test_a_fresh_sas_url_refused_for_a_few_seconds_is_waited_out(world: Wo
     state = world.intune()
     assert state["faults"]["fresh_sas_refusals"] > 0
     assert [c["ok"] for c in state["commits"]] == [True]
+
+
+async def test_an_older_source_after_a_newer_one_fails_as_a_rollback(world_factory, sandbox, tmp_path) -> None:
+    from greenlight.winget.catalog import open_catalog
+    from greenlight.winget.settings import SANDBOX_ROOT_NAME, WingetSettings
+
+    env = {
+        "GREENLIGHT_ENV": "local",
+        "GREENLIGHT_SANDBOX_URL": sandbox.base_url,
+        "GREENLIGHT_CA_BUNDLE": str(sandbox.ca_file),
+        "GREENLIGHT_WINGET_TRUST": str(sandbox.state_dir / "winget" / SANDBOX_ROOT_NAME),
+        "GREENLIGHT_WINGET_CACHE_DIR": str(tmp_path / "one-cache"),
+    }
+    open_catalog(WingetSettings.from_env({**env, "GREENLIGHT_WINGET_SOURCE_URL": sandbox.winget_url}))
+    older = {**env, "GREENLIGHT_WINGET_SOURCE_URL": f"{sandbox.winget_url}/v/older"}
+    world: World = world_factory()
+    world.service.catalog = lambda: open_catalog(WingetSettings.from_env(older))  # same cache, older source
+    claim = world.service.claim_publication(world.tenant_id, world.request())
+
+    result = await run_publication(world.service, claim["input"])
+
+    assert result["ok"] is False and result["error"]["code"] == "source_rollback", result
+    assert world.intune()["apps"] == []
