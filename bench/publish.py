@@ -33,8 +33,14 @@ from greenlight.storage import RequestRepository, StorageAccount
 from greenlight.winget.settings import SANDBOX_ROOT_NAME
 from scripts.localstack import start_azurite, start_devhost, start_sandbox
 
-STAGES = ("verify_manifest", "download_installer", "package_and_upload", "create_assignment", "record_published",
-          "cleanup_publication")  # fmt: skip
+STAGES = (
+    "verify_manifest",
+    "download_installer",
+    "package_and_upload",
+    "create_assignment",
+    "record_published",
+    "cleanup_publication",
+)
 
 
 class _Generated:
@@ -103,8 +109,18 @@ def _one(size_mib: int, azurite, sandbox, work: Path, helpers: dict[str, int], e
     }
     process, url = start_devhost(work / f"devhost-{size_mib}", env, app="bench.publish_app:app")
     try:
-        request = Request(tenant, uuid.uuid4().hex, str(uuid.uuid4()), "Bench", f"Greenlight.Sized{size_mib}M",
-                          "1.0.0", "x64", "machine", "bench", RequestStatus.APPROVED)  # fmt: skip
+        request = Request(
+            tenant,
+            uuid.uuid4().hex,
+            str(uuid.uuid4()),
+            "Bench",
+            f"Greenlight.Sized{size_mib}M",
+            "1.0.0",
+            "x64",
+            "machine",
+            "bench",
+            RequestStatus.APPROVED,
+        )
         RequestRepository(StorageAccount.from_connection_string(azurite.connection_string)).create(request)
         started = time.perf_counter()
         cpu_before = {name: _cpu_seconds(pid) for name, pid in helpers.items()}
@@ -139,8 +155,9 @@ def main(argv: list[str]) -> int:
     sizes = [int(s) for s in args.sizes_mib.split(",")]
     work = Path(tempfile.mkdtemp(prefix="greenlight-bench-publish-"))
     azurite_process, azurite = start_azurite(work / "logs", work / "azurite")
-    sandbox_process, sandbox = start_sandbox(work / "logs", work / "sandbox",
-                                             options={"sized_installers": ",".join(map(str, sizes))})  # fmt: skip
+    sandbox_process, sandbox = start_sandbox(
+        work / "logs", work / "sandbox", options={"sized_installers": ",".join(map(str, sizes))}
+    )
     try:
         httpx.get(f"{sandbox.winget_url}/_sandbox/info", verify=str(sandbox.ca_file), timeout=600)  # build once
         for size_mib in sizes:
@@ -149,8 +166,10 @@ def main(argv: list[str]) -> int:
             result = _one(size_mib, azurite, sandbox, work, helpers, extra)
             baseline = packaging_baseline(size_mib * 1024 * 1024)
             stages = result["stages"]
-            print(f"{size_mib} MiB: approve → published {result['total']:.2f} s, devhost peak RSS "
-                  f"{result['peak_rss_mib']:.0f} MiB; packaging alone (baseline) {baseline:.2f} s")  # fmt: skip
+            print(
+                f"{size_mib} MiB: approve → published {result['total']:.2f} s, devhost peak RSS "
+                f"{result['peak_rss_mib']:.0f} MiB; packaging alone (baseline) {baseline:.2f} s"
+            )
             for name in STAGES:
                 print(f"    {name:22s} {stages.get(name, float('nan')):7.2f} s")
             accounted = sum(stages.get(n, 0.0) for n in STAGES)

@@ -75,8 +75,16 @@ class Claims:
                 changed = replace(publication, waiters=(*publication.waiters, me))
             else:  # failed: a new attempt, owned by this request
                 assert publication.state == FAILED
-                changed = replace(publication, state=PUBLISHING, attempt=publication.attempt + 1, owner=me,
-                                  waiters=(me,), error=None, app_id=None, group_id=None)  # fmt: skip
+                changed = replace(
+                    publication,
+                    state=PUBLISHING,
+                    attempt=publication.attempt + 1,
+                    owner=me,
+                    waiters=(me,),
+                    error=None,
+                    app_id=None,
+                    group_id=None,
+                )
             try:
                 self.publications.update(current, changed)
             except ConcurrencyConflict:
@@ -100,8 +108,15 @@ class Claims:
         current = self.publications.get(key)
         return current.value.waiters if current else ()
 
-    def finish(self, key: PublicationKey, attempt: int, *, app_id: str | None = None, group_id: str | None = None,
-               error: dict[str, str] | None = None) -> Publication:  # fmt: skip
+    def finish(
+        self,
+        key: PublicationKey,
+        attempt: int,
+        *,
+        app_id: str | None = None,
+        group_id: str | None = None,
+        error: dict[str, str] | None = None,
+    ) -> Publication:
         """Mark this attempt published or failed (a later attempt's row is left alone)."""
 
         def change(p: Publication) -> Publication | None:

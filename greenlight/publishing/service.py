@@ -237,8 +237,13 @@ class PublishingService:
             max_bytes=limit,
             on_progress=progress,
         )
-        log.info("staged %s: %d bytes (resumed from %d, fetched %d)", staged.blob, staged.size,
-                 staged.resumed_from, staged.fetched)  # fmt: skip
+        log.info(
+            "staged %s: %d bytes (resumed from %d, fetched %d)",
+            staged.blob,
+            staged.size,
+            staged.resumed_from,
+            staged.fetched,
+        )
         return {"ok": True, "staged": staged.to_json()}
 
     @guarded

@@ -97,8 +97,13 @@ class InstallerStaging:
         blob = self.staging.blob(name)
         ids, metadata = self._committed(blob)
         if metadata.get("sha256"):
-            return StagedInstaller(name, int(metadata["size"]), metadata["sha256"], int(metadata["crc32"]),
-                                   resumed_from=int(metadata["size"]))  # fmt: skip
+            return StagedInstaller(
+                name,
+                int(metadata["size"]),
+                metadata["sha256"],
+                int(metadata["crc32"]),
+                resumed_from=int(metadata["size"]),
+            )
         hashes = _Hashes()
         if ids:  # re-hash what survived the crash, reading it back from storage
             with translated(f"read back {name}"):

@@ -18,6 +18,7 @@ from aiohttp import web
 from greenlight.intune.crypto import EncryptionInfo
 from greenlight.intune.errors import IntegrityError
 from greenlight.intune.reader import verify_blob
+from sandbox.graph import constraints
 from sandbox.graph.blob import BlobService, sas_url
 from sandbox.graph.common import GraphError, collection, context, json_body
 from sandbox.graph.schema import CONTENT_FILE, BodyError, validate_assignment, validate_object, validate_win32_app
@@ -74,39 +75,10 @@ def _matches(filter_text: str | None, body: dict[str, Any]) -> bool:
     return True
 
 
-def _approval(ctx: Any, what: str) -> None:
-    """Multi Admin Approval (fault switch): Intune answers 403 ApprovalRequired until a second admin approves."""
-    if ctx.tenant.faults.approval_required:
-        raise GraphError(
-            403,
-            "ApprovalRequired",
-            f"{what} is protected by Multi Admin Approval: a request for approval was created; "
-            "the change happens once another administrator approves it.",
-        )
-
-
-async def publishing_constraints(request: web.Request) -> web.Response:
-    ctx = context(request)
-    ctx.require(*APPS_READ)
-    if not ctx.beta:
-        raise GraphError(400, "BadRequest", "getPublishingConstraints is available on beta only")
-    limit = ctx.tenant.faults.max_content_bytes
-    return web.json_response(
-        {
-            "@odata.context": f"{ctx.base}/$metadata#microsoft.graph.mobileAppPublishingConstraints",
-            "@odata.type": "#microsoft.graph.mobileAppPublishingConstraints",
-            "win32LobAppConstraints": {
-                "@odata.type": "microsoft.graph.win32LobAppPublishingConstraints",
-                "maxContentFileSizeInBytes": limit,
-            },
-        }
-    )
-
-
 async def create_app(request: web.Request) -> web.Response:
     ctx = context(request)
     ctx.require(*APPS_WRITE)
-    _approval(ctx, "Creating an app")
+    constraints.approval(ctx, "Creating an app")
     body = await json_body(request)
     try:
         validate_win32_app(body, beta=ctx.beta, create=True)
@@ -358,7 +330,7 @@ async def assign(request: web.Request) -> web.Response:
     ctx.require(*APPS_WRITE)
     app = _app(ctx.tenant, request.match_info["app"])
     _resolve(app)
-    _approval(ctx, "Assigning an app")
+    constraints.approval(ctx, "Assigning an app")
     body = await json_body(request)
     if (
         not isinstance(body, dict)
@@ -399,7 +371,7 @@ def add_routes(app: web.Application) -> None:
     one = v + "/{app}"
     content = one + "/" + _CAST + "/contentVersions"
     files = content + "/{cv}/files"
-    app.router.add_get(v + "/getPublishingConstraints()", publishing_constraints)  # before /{app}
+    app.router.add_get(v + "/getPublishingConstraints()", constraints.publishing_constraints)  # before /{app}
     app.router.add_post(v, create_app)
     app.router.add_get(v, list_apps)
     app.router.add_get(one, get_app)

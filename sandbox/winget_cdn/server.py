@@ -121,8 +121,11 @@ class WingetCdn:
             start = int(match.group(1))
             if start >= size:
                 return web.Response(status=416, headers={"Content-Range": f"bytes */{size}"})
-        headers = {"ETag": f'"{size:x}-{int(path.stat().st_mtime)}"', "Accept-Ranges": "bytes",
-                   "Content-Length": str(size - start)}  # fmt: skip
+        headers = {
+            "ETag": f'"{size:x}-{int(path.stat().st_mtime)}"',
+            "Accept-Ranges": "bytes",
+            "Content-Length": str(size - start),
+        }
         if match:
             headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
         response = web.StreamResponse(status=206 if match else 200, headers=headers)

@@ -80,8 +80,9 @@ class Stack:
                 client.delete_entity(entity["PartitionKey"], entity["RowKey"])
 
     def start(self, package_id: str, version: str) -> dict[str, Any]:
-        request = a_request(tenant_id=self.tenant_id, package_id=package_id, package_version=version,
-                            status=RequestStatus.APPROVED)  # fmt: skip
+        request = a_request(
+            tenant_id=self.tenant_id, package_id=package_id, package_version=version, status=RequestStatus.APPROVED
+        )
         RequestRepository(self.account).create(request)
         response = httpx.post(f"{self.url}/api/publish/{self.tenant_id}/{request.request_id}", timeout=30)
         response.raise_for_status()
@@ -94,17 +95,26 @@ class Stack:
 
     def finished(self, instance_id: str, timeout: float = 90) -> dict[str, Any]:
         done = {"Completed", "Failed", "Terminated"}
-        return _wait(lambda: (s := self.status(instance_id)) and s.get("runtimeStatus") in done and s, timeout,
-                     f"{instance_id} to finish")  # fmt: skip
+        return _wait(
+            lambda: (s := self.status(instance_id)) and s.get("runtimeStatus") in done and s,
+            timeout,
+            f"{instance_id} to finish",
+        )
 
     def intune(self) -> dict[str, Any]:
-        response = httpx.get(f"{self.sandbox.graph_url}/_sandbox/state", params={"tenant": self.tenant_id},
-                             verify=str(self.sandbox.ca_file))  # fmt: skip
+        response = httpx.get(
+            f"{self.sandbox.graph_url}/_sandbox/state",
+            params={"tenant": self.tenant_id},
+            verify=str(self.sandbox.ca_file),
+        )
         return response.json()
 
     def graph_faults(self, **switches: Any) -> None:
-        httpx.post(f"{self.sandbox.graph_url}/_sandbox/faults", json={"tenant": self.tenant_id, **switches},
-                   verify=str(self.sandbox.ca_file)).raise_for_status()  # fmt: skip
+        httpx.post(
+            f"{self.sandbox.graph_url}/_sandbox/faults",
+            json={"tenant": self.tenant_id, **switches},
+            verify=str(self.sandbox.ca_file),
+        ).raise_for_status()
 
     def cdn(self, path: str, body: Any = None) -> Any:
         url = f"{self.sandbox.winget_url}/_sandbox/{path}"

@@ -152,8 +152,12 @@ async def _app_with_an_unusable_first_version(world: World, job: dict) -> str:
         assert app is not None
         versions = f"deviceAppManagement/mobileApps/{app['id']}/microsoft.graph.win32LobApp/contentVersions"
         await graph.post(versions, {})
-        body = {"@odata.type": "#microsoft.graph.mobileAppContentFile", "name": "IntunePackage.intunewin",
-                "size": 1, "sizeEncrypted": 64}  # fmt: skip
+        body = {
+            "@odata.type": "#microsoft.graph.mobileAppContentFile",
+            "name": "IntunePackage.intunewin",
+            "size": 1,
+            "sizeEncrypted": 64,
+        }
         await graph.post(f"{versions}/1/files", body)
     return app["id"]
 
