@@ -93,6 +93,11 @@ class Stack:
     def status(self, instance_id: str) -> dict[str, Any]:
         return httpx.get(f"{self.url}/{STATUS}/{instance_id}", timeout=10).json()
 
+    def activity_events(self, instance_id: str, name: str) -> list[str]:
+        """The history's event types for activity `name` (TaskCompleted / TaskFailed)."""
+        body = httpx.get(f"{self.url}/{STATUS}/{instance_id}?showHistory=true", timeout=10).json()
+        return [e["EventType"] for e in body["historyEvents"] if e.get("FunctionName") == name]
+
     def finished(self, instance_id: str, timeout: float = 90) -> dict[str, Any]:
         done = {"Completed", "Failed", "Terminated"}
         return _wait(
@@ -179,8 +184,25 @@ def test_a_tampered_installer_ends_the_orchestration_with_its_named_error_and_no
     assert status["runtimeStatus"] == "Completed"  # an expected failure is a result, not a crash
     assert status["output"]["ok"] is False
     assert status["output"]["error"]["code"] == "installer_hash_mismatch"
+    assert stack.activity_events(claim["instance_id"], "download_installer") == ["TaskCompleted"]  # not retried
     assert stack.intune()["apps"] == []
     assert stack.staged() == []
+
+
+def test_a_cdn_outage_mid_download_is_retried_by_the_durable_policy_and_resumes(stack_factory) -> None:
+    stack = stack_factory()
+    stack.clear("Greenlight.Sized6M")
+    stack.cdn("faults", {"drop_installer_after": 3 * 1024 * 1024 + 1000})  # the connection drops once
+    served_before = len(stack.cdn("served")["served"])
+    stack.launch()
+
+    claim = stack.start("Greenlight.Sized6M", "1.0.0")
+    status = stack.finished(claim["instance_id"], timeout=120)
+
+    assert status["runtimeStatus"] == "Completed" and status["output"]["ok"] is True, status
+    assert stack.activity_events(claim["instance_id"], "download_installer") == ["TaskFailed", "TaskCompleted"]
+    requests = [r for r in stack.cdn("served")["served"][served_before:] if "Sized6M" in r["path"]]
+    assert [r["start"] for r in requests] == [0, 3 * 1024 * 1024]  # the retry asked only for the rest
 
 
 def test_sigkill_during_download_and_again_during_upload_still_publishes_one_app(stack_factory) -> None:
