@@ -10,6 +10,7 @@ returns at once.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -106,13 +107,23 @@ class InstallerStaging:
             )
         hashes = _Hashes()
         if ids:  # re-hash what survived the crash, reading it back from storage
-            with translated(f"read back {name}"):
-                for chunk in blob.download_blob(max_concurrency=2).chunks():
-                    hashes.update(chunk)
+            reader = _BlobReader(blob, lambda count: None)
+            while chunk := reader.read(READ_RANGE):
+                hashes.update(chunk)
         resumed_from = hashes.size
         fetched = 0
         buffer = bytearray()
         stager = _Stager()
+
+        length: list[int | None] = [int(metadata["total"]) if metadata.get("total") else None]
+
+        def commit(final: bool) -> None:
+            # A part's commit records the installer's total length (when the server said it), so a resume whose
+            # committed prefix is already everything does not ask for a range past the end.
+            meta = {"size": str(hashes.size), "sha256": hashes.sha.hexdigest(), "crc32": str(hashes.crc)}
+            partial = {"total": str(length[0])} if length[0] is not None else None
+            listed = list(ids)
+            stager.submit(f"commit {name}", lambda: blob.commit_block_list(listed, metadata=meta if final else partial))
 
         def flush(final: bool) -> None:
             if buffer:
@@ -121,14 +132,13 @@ class InstallerStaging:
                 buffer.clear()
                 stager.submit(f"stage block of {name}", lambda: blob.stage_block(block, data))
             if final or len(ids) % self.commit_every == 0:
-                meta = {"size": str(hashes.size), "sha256": hashes.sha.hexdigest(), "crc32": str(hashes.crc)}
-                listed = list(ids)
-                stager.submit(
-                    f"commit {name}", lambda: blob.commit_block_list(listed, metadata=meta if final else None)
-                )
+                commit(final)
 
+        everything = length[0] is not None and resumed_from >= length[0]
+        opened = contextlib.nullcontext((iter(()), 0, length[0])) if everything else open_from(resumed_from)
         try:
-            with open_from(resumed_from) as (chunks, skip, total):
+            with opened as (chunks, skip, total):
+                length[0] = total
                 for chunk in _skipping(chunks, skip):
                     fetched += len(chunk)
                     if hashes.size + len(chunk) > max_bytes:

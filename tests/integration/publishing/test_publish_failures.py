@@ -63,6 +63,21 @@ async def test_a_download_cut_off_mid_way_resumes_with_a_range_request_for_the_r
     assert second["start"] == 3 * MIB and second["bytes"] == size - 3 * MIB
 
 
+async def test_a_crash_after_the_last_part_but_before_the_final_commit_fetches_nothing_again(world: World) -> None:
+    from greenlight.publishing import Job
+
+    job, summary = await _verified(world)
+    first = await world.service.download_installer(job, summary)
+    blob = world.service.staging.staging.blob(Job.from_json(job).installer_blob)
+    blob.set_blob_metadata({"total": str(first["staged"]["size"])})  # as a part commit leaves it
+    served_before = len(world.cdn_served())
+
+    again = await world.service.download_installer(job, summary)
+
+    assert again == first
+    assert world.cdn_served()[served_before:] == []  # re-hashed from staging; no Range past the end
+
+
 async def test_an_installer_over_intunes_size_limit_is_refused_before_it_is_staged(world: World) -> None:
     world.graph_faults(max_content_bytes=MIB)
     job, summary = await _verified(world)
