@@ -97,68 +97,37 @@ class InstallerStaging:
     ) -> StagedInstaller:
         blob = self.staging.blob(name)
         ids, metadata = self._committed(blob)
-        if metadata.get("sha256"):
-            return StagedInstaller(
-                name,
-                int(metadata["size"]),
-                metadata["sha256"],
-                int(metadata["crc32"]),
-                resumed_from=int(metadata["size"]),
-            )
-        hashes = _Hashes()
+        if metadata.get("sha256"):  # a finished download: nothing to do
+            size = int(metadata["size"])
+            return StagedInstaller(name, size, metadata["sha256"], int(metadata["crc32"]), resumed_from=size)
+        run = _Download(blob, ids, self.block_size, self.commit_every, metadata.get("total"))
         if ids:  # re-hash what survived the crash, reading it back from storage
             reader = _BlobReader(blob, lambda count: None)
             while chunk := reader.read(READ_RANGE):
-                hashes.update(chunk)
-        resumed_from = hashes.size
-        fetched = 0
-        buffer = bytearray()
-        stager = _Stager()
-
-        length: list[int | None] = [int(metadata["total"]) if metadata.get("total") else None]
-
-        def commit(final: bool) -> None:
-            # A part's commit records the installer's total length (when the server said it), so a resume whose
-            # committed prefix is already everything does not ask for a range past the end.
-            meta = {"size": str(hashes.size), "sha256": hashes.sha.hexdigest(), "crc32": str(hashes.crc)}
-            partial = {"total": str(length[0])} if length[0] is not None else None
-            listed = list(ids)
-            stager.submit(f"commit {name}", lambda: blob.commit_block_list(listed, metadata=meta if final else partial))
-
-        def flush(final: bool) -> None:
-            if buffer:
-                block, data = _block_id(len(ids)), bytes(buffer)
-                ids.append(block)
-                buffer.clear()
-                stager.submit(f"stage block of {name}", lambda: blob.stage_block(block, data))
-            if final or len(ids) % self.commit_every == 0:
-                commit(final)
-
-        everything = length[0] is not None and resumed_from >= length[0]
-        opened = contextlib.nullcontext((iter(()), 0, length[0])) if everything else open_from(resumed_from)
+                run.hashes.update(chunk)
+        resumed_from = run.hashes.size
+        everything = run.total is not None and resumed_from >= run.total
+        opened = contextlib.nullcontext((iter(()), 0, run.total)) if everything else open_from(resumed_from)
         try:
             with opened as (chunks, skip, total):
-                length[0] = total
+                run.total = total
                 for chunk in _skipping(chunks, skip):
-                    fetched += len(chunk)
-                    if hashes.size + len(chunk) > max_bytes:
-                        raise InstallerTooLarge(package_id, hashes.size + len(chunk), max_bytes)
-                    hashes.update(chunk)
-                    buffer += chunk
-                    if len(buffer) >= self.block_size:
-                        flush(final=False)
-                    on_progress(hashes.size, total)
-                actual = hashes.sha.hexdigest()
+                    if run.hashes.size + len(chunk) > max_bytes:
+                        raise InstallerTooLarge(package_id, run.hashes.size + len(chunk), max_bytes)
+                    run.add(chunk)
+                    on_progress(run.hashes.size, total)
+                actual = run.hashes.sha.hexdigest()
                 if actual != expected_sha256.lower():
                     raise InstallerHashMismatch(
                         link="installer", expected=expected_sha256, actual=actual, package_id=package_id, what=name
                     )
-                flush(final=True)
+                run.flush(final=True)
         except BaseException:
-            stager.finish(raise_error=False)  # the first failure is the one to report
+            run.stager.finish(raise_error=False)  # the first failure is the one to report
             raise
-        stager.finish()
-        return StagedInstaller(name, hashes.size, actual, hashes.crc, resumed_from=resumed_from, fetched=fetched)
+        run.stager.finish()
+        size, crc = run.hashes.size, run.hashes.crc
+        return StagedInstaller(name, size, actual, crc, resumed_from=resumed_from, fetched=size - resumed_from)
 
     def reader(self, name: str, on_read: Callable[[int], None] = lambda n: None) -> io.RawIOBase:
         """A file-like stream of the staged blob (the zip writer reads the installer from it; no temp file)."""
@@ -203,6 +172,46 @@ def _skipping(chunks: Iterator[bytes], skip: int) -> Iterator[bytes]:
             continue
         yield chunk[skip:] if skip else chunk
         skip = 0
+
+
+class _Download:
+    """One download into a staged blob: the hashes so far, the block list, the part commits."""
+
+    def __init__(self, blob: BlobClient, ids: list[str], block_size: int, commit_every: int, total: str | None):
+        self.blob = blob
+        self.ids = ids
+        self.block_size = block_size
+        self.commit_every = commit_every
+        self.total: int | None = int(total) if total else None
+        self.hashes = _Hashes()
+        self.buffer = bytearray()
+        self.stager = _Stager()
+
+    def add(self, chunk: bytes) -> None:
+        self.hashes.update(chunk)
+        self.buffer += chunk
+        if len(self.buffer) >= self.block_size:
+            self.flush(final=False)
+
+    def flush(self, final: bool) -> None:
+        name = self.blob.blob_name
+        if self.buffer:
+            block, data = _block_id(len(self.ids)), bytes(self.buffer)
+            self.ids.append(block)
+            self.buffer.clear()
+            self.stager.submit(f"stage block of {name}", lambda: self.blob.stage_block(block, data))
+        if final or len(self.ids) % self.commit_every == 0:
+            # The final commit carries size and hashes; a part's commit records the installer's total length (when
+            # the server said it), so a resume whose committed prefix is everything asks for no range past the end.
+            hashes = {
+                "size": str(self.hashes.size),
+                "sha256": self.hashes.sha.hexdigest(),
+                "crc32": str(self.hashes.crc),
+            }
+            part = {"total": str(self.total)} if self.total is not None else None
+            listed = list(self.ids)
+            metadata = hashes if final else part
+            self.stager.submit(f"commit {name}", lambda: self.blob.commit_block_list(listed, metadata=metadata))
 
 
 class _Stager:
