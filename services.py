@@ -7,6 +7,7 @@ activities. `greenlight/` never imports a door; this module (outside `greenlight
     await s.steps.set_status(...)                           # workflow steps (activities)
     s.notifier                                              # the Teams bot's ApprovalDispatch (lazy)
     s.progress_for(tenant_id, request_id)                   # a ProgressSink for the publish side
+    s.publishing                                            # greenlight.publishing (the publish activities)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greenlight.models import Decision, Request
+from greenlight.publishing import PublishingService
 from greenlight.requests import RequestProgress, RequestService, RequestSteps
 from greenlight.requests.approvers import ApproverDirectory, approver_directory
 from greenlight.requests.catalog import WingetPackageCatalog
@@ -78,12 +80,20 @@ class Services:
     steps: RequestSteps
     notifier_factory: Callable[[], Notifier] = bot_notifier
     _notifier: Notifier | None = field(default=None, repr=False)
+    _publishing: PublishingService | None = field(default=None, repr=False)
 
     @property
     def notifier(self) -> Notifier:
         if self._notifier is None:
             self._notifier = self.notifier_factory()
         return self._notifier
+
+    @property
+    def publishing(self) -> PublishingService:
+        """Built on first use: Graph settings are read when a publication first needs them, not at start."""
+        if self._publishing is None:
+            self._publishing = PublishingService.from_env(self.account, progress_for=self.progress_for)
+        return self._publishing
 
     def progress_for(self, tenant_id: str, request_id: str) -> ProgressSink:
         """A throttled ProgressSink for one request: its row's progress and its requester's card."""

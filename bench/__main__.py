@@ -12,6 +12,7 @@ BENCHES = {
     "intune-upload": "bench.intune_upload",
     "winget": "bench.winget",
     "bot": "bench.bot",
+    "publish": "bench.publish",
 }
 
 

@@ -4,5 +4,5 @@ import azure.durable_functions as df
 
 blueprint = df.Blueprint()
 
-# Importing a module registers its functions on the blueprint.
-from orchestrations import request, request_activities  # noqa: E402,F401
+# Importing a module registers its orchestrators and activities on `blueprint` (kept at the end).
+from orchestrations import publish, request, request_activities  # noqa: E402, F401

@@ -30,6 +30,8 @@ from greenlight.intune.errors import UploadError
 
 log = logging.getLogger(__name__)
 APPS = "deviceAppManagement/mobileApps"
+FRESH_SAS_GRACE = dt.timedelta(seconds=30)
+FRESH_SAS_WAITS = 4  # 0.5 + 1 + 2 + 4 s, then renew after all
 CAST = "microsoft.graph.win32LobApp"
 
 
@@ -275,15 +277,32 @@ class GraphSas:
         self._file_path = file_path
         self._url = _https(state.get("azureStorageUri") or "")
         self._expires = _parse_time(state.get("azureStorageUriExpirationDateTime"))
+        self._issued = dt.datetime.now(dt.UTC)
+        self._fresh_waits = 0
         self._lock = asyncio.Lock()
 
     async def current(self) -> tuple[str, dt.datetime]:
         return self._url, self._expires
 
+    def _refused_while_fresh(self, stale_url: str) -> bool:
+        """Intune quirk: a SAS URL can answer 403 for a few seconds after it is issued. A refusal of a fresh,
+        unexpired URL is waited out (a few times, with backoff) instead of renewing it into another fresh one."""
+        now = dt.datetime.now(dt.UTC)
+        return (
+            stale_url == self._url
+            and now - self._issued < FRESH_SAS_GRACE
+            and self._expires - now > self._publisher.options.renew_margin
+            and self._fresh_waits < FRESH_SAS_WAITS
+        )
+
     async def renew(self, stale_url: str) -> tuple[str, dt.datetime]:
         async with self._lock:
             if stale_url != self._url and self._expires > dt.datetime.now(dt.UTC):
                 return self._url, self._expires  # another block already renewed it
+            if self._refused_while_fresh(stale_url):
+                await asyncio.sleep(0.5 * 2**self._fresh_waits)
+                self._fresh_waits += 1
+                return self._url, self._expires
             graph = self._publisher.graph
             await graph.post(f"{self._file_path}/renewUpload", None)
             state = await self._publisher._poll(
@@ -295,4 +314,6 @@ class GraphSas:
                 raise UploadError(f"SAS renewal ended in {state.get('uploadState')}", state=state.get("uploadState"))
             self._url = _https(state["azureStorageUri"])
             self._expires = _parse_time(state.get("azureStorageUriExpirationDateTime"))
+            self._issued = dt.datetime.now(dt.UTC)
+            self._fresh_waits = 0
             return self._url, self._expires

@@ -29,6 +29,7 @@ CONVERSATION_REFERENCES_TABLE = "ConversationReferences"
 PUBLISHED_APPS_TABLE = "PublishedApps"
 POLICIES_TABLE = "Policies"
 AUDIT_TABLE = "Audit"
+PUBLICATIONS_TABLE = "Publications"
 ALL_TABLES = (
     REQUESTS_TABLE,
     DECISIONS_TABLE,
@@ -37,6 +38,7 @@ ALL_TABLES = (
     PUBLISHED_APPS_TABLE,
     POLICIES_TABLE,
     AUDIT_TABLE,
+    PUBLICATIONS_TABLE,
 )
 
 # Process-wide: (account url, table) pairs already created, so only the first use pays the round trip.

@@ -191,12 +191,27 @@ class CdnClient:
         return size
 
     @contextmanager
-    def _stream(self, url: str, package_id: str, allowed_hosts: frozenset[str] | None) -> Iterator[httpx.Response]:
+    def open_installer(
+        self, url: str, *, package_id: str, allowed_hosts: frozenset[str] | None = None, offset: int = 0
+    ) -> Iterator[tuple[httpx.Response, int]]:
+        """The installer's response from byte `offset` on (HTTP Range), with the same guards as iter_installer.
+        Yields (response, skip): `skip` bytes of the body precede `offset` when the server ignored the Range and
+        answered 200 with the whole file; the caller drops them."""
+        with self._stream(url, package_id, allowed_hosts, offset) as response:
+            yield response, (offset if response.status_code == 200 else 0)
+
+    @contextmanager
+    def _stream(
+        self, url: str, package_id: str, allowed_hosts: frozenset[str] | None, offset: int = 0
+    ) -> Iterator[httpx.Response]:
         """GET an installer, following up to MAX_REDIRECTS redirects (release downloads redirect to their CDN);
-        every hop is checked like the first URL: https, public address, allowed host."""
+        every hop is checked like the first URL: https, public address, allowed host. With `offset`, a Range
+        request; 206 must start at `offset`."""
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             pinned, headers, extensions = self._check(current, "installer", allowed_hosts)
+            if offset:
+                headers["Range"] = f"bytes={offset}-"
             try:
                 client = self._client_for(urlsplit(current).hostname or "")
                 with client.stream("GET", pinned, headers=headers, extensions=extensions) as response:
@@ -208,7 +223,14 @@ class CdnClient:
                             )
                         current = urljoin(current, location)
                         continue
-                    if response.status_code != 200:
+                    partial = offset and response.status_code == 206
+                    if partial and not response.headers.get("content-range", "").startswith(f"bytes {offset}-"):
+                        raise Unverifiable(
+                            f"package {package_id}: installer range answer does not start at byte {offset}",
+                            package_id=package_id,
+                            link="installer",
+                        )
+                    if response.status_code != 200 and not partial:
                         raise Unverifiable(
                             f"package {package_id}: installer download answered HTTP {response.status_code}: "
                             "retry later",

@@ -4,7 +4,10 @@ Mounted at /graph:
   /graph/{v1.0|beta}/deviceAppManagement/mobileApps/...   apps, content versions, files, commit, assign (apps.py)
   /graph/{v1.0|beta}/groups/...                           groups and members (groups.py)
   /graph/_blob/...                                        SAS block-blob endpoint for content uploads (blob.py)
+  /graph/{beta}/deviceAppManagement/mobileApps/getPublishingConstraints()   Win32 content size limit
   /graph/_sandbox/faults   POST {"tenant": ..., switch: value, ...}   turn fault switches on for one tenant
+                           (store.Faults: throttling, 503s, dropped blocks, SAS lifetime, commit failure,
+                           Multi Admin Approval, the fresh-SAS 403 and uncommitted-first-version 400 quirks)
   /graph/_sandbox/state    GET ?tenant=...                            everything the tenant holds (for assertions)
 Tokens: RS256 access tokens from the sandbox's Entra stand-in (same process, same signing keys), audience
 https://graph.microsoft.com, issuer {sandbox}/entra/{tid}/v2.0; the app roles in `roles` gate each call.
@@ -66,14 +69,16 @@ def _authenticate(request: web.Request, config: SandboxConfig) -> dict[str, Any]
 
 
 def create_app(config: SandboxConfig) -> web.Application:
-    store = Store(config.state_dir / "graph-blobs")
+    store = Store(config.state_dir / "graph-blobs", state_dir=config.state_dir / "graph-state")
     store.blob_dir.mkdir(parents=True, exist_ok=True)
+    store.load()
 
     def faults_for_blob(blob_key: str) -> Faults | None:
         tenant = store.tenants.get(blob_key.split("/", 1)[0])
         return tenant.faults if tenant else None
 
     blobs = BlobService(store.blob_dir, faults_for_blob)
+    blobs.on_change = store.save
 
     @web.middleware
     async def graph_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -99,7 +104,11 @@ def create_app(config: SandboxConfig) -> web.Application:
                 raise GraphError(503, "ServiceUnavailable", "Service unavailable (sandbox fault switch).")
             version = request.match_info.get("version", "v1.0")
             request["graph_context"] = _context(tenant, claims, version, config)
-            response = await handler(request)
+            try:
+                response = await handler(request)
+            finally:
+                if request.method != "GET":
+                    store.save(tenant)
         except GraphError as error:
             body = error_body(error.code, error.message, request_id, client_request_id)
             return web.json_response(body, status=error.status_code, headers={**ids, **error.extra_headers})
@@ -134,6 +143,7 @@ async def _set_faults(request: web.Request) -> web.Response:
         tenant = request.app["graph_store"].tenant(str(body.pop("tenant")))
         tenant.faults = Faults()
         tenant.faults.update(body)
+        request.app["graph_store"].save(tenant)
     except (ValueError, KeyError, TypeError) as error:
         return web.json_response({"error": str(error)}, status=400)
     return web.json_response({"tenant": tenant.id, "faults": vars(tenant.faults)})

@@ -18,6 +18,7 @@ from aiohttp import web
 from greenlight.intune.crypto import EncryptionInfo
 from greenlight.intune.errors import IntegrityError
 from greenlight.intune.reader import verify_blob
+from sandbox.graph import constraints
 from sandbox.graph.blob import BlobService, sas_url
 from sandbox.graph.common import GraphError, collection, context, json_body
 from sandbox.graph.schema import CONTENT_FILE, BodyError, validate_assignment, validate_object, validate_win32_app
@@ -77,6 +78,7 @@ def _matches(filter_text: str | None, body: dict[str, Any]) -> bool:
 async def create_app(request: web.Request) -> web.Response:
     ctx = context(request)
     ctx.require(*APPS_WRITE)
+    constraints.approval(ctx, "Creating an app")
     body = await json_body(request)
     try:
         validate_win32_app(body, beta=ctx.beta, create=True)
@@ -162,6 +164,12 @@ async def create_content_version(request: web.Request) -> web.Response:
     body = await json_body(request)
     if body not in ({}, None) and body != {"@odata.type": "#microsoft.graph.mobileAppContent"}:
         raise GraphError(400, "BadRequest", "a new mobileAppContent takes an empty body")
+    if (
+        ctx.tenant.faults.uncommitted_first_version_400
+        and app.content_versions
+        and not any(f.committed for cv in app.content_versions.values() for f in cv.files.values())
+    ):
+        raise GraphError(400, "BadRequest", "The app's first content version was never committed; no new version")
     version = ContentVersion(str(len(app.content_versions) + 1))
     app.content_versions[version.id] = version
     return web.json_response({"@odata.type": "#microsoft.graph.mobileAppContent", "id": version.id}, status=201)
@@ -309,6 +317,9 @@ async def _verify(
     content_file.upload_state = "commitFileFailed" if failure else "commitFileSuccess"
     content_file.committed = failure is None
     tenant.commit_log.append({"file": content_file.id, "ok": failure is None, "failure": failure})
+    on_change = getattr(blobs, "on_change", None)
+    if on_change is not None:
+        on_change(tenant)
 
 
 # ------------------------------------------------------------------------------------------------- assignments
@@ -319,6 +330,7 @@ async def assign(request: web.Request) -> web.Response:
     ctx.require(*APPS_WRITE)
     app = _app(ctx.tenant, request.match_info["app"])
     _resolve(app)
+    constraints.approval(ctx, "Assigning an app")
     body = await json_body(request)
     if (
         not isinstance(body, dict)
@@ -359,6 +371,7 @@ def add_routes(app: web.Application) -> None:
     one = v + "/{app}"
     content = one + "/" + _CAST + "/contentVersions"
     files = content + "/{cv}/files"
+    app.router.add_get(v + "/getPublishingConstraints()", constraints.publishing_constraints)  # before /{app}
     app.router.add_post(v, create_app)
     app.router.add_get(v, list_apps)
     app.router.add_get(one, get_app)

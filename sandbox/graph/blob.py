@@ -9,6 +9,7 @@ to a temp file, then renamed), so a dropped connection never leaves half a block
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import datetime as dt
@@ -20,6 +21,7 @@ import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -39,7 +41,9 @@ def sas_url(base_url: str, blob_key: str, lifetime_seconds: int) -> tuple[str, d
     expires = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lifetime_seconds)).replace(microsecond=0)
     se = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
     path = f"/graph/_blob/{blob_key}"
-    query = f"sv={SERVICE_VERSION}&sr=b&sp=rw&se={quote(se, safe='')}&sig={quote(_signature(path, se), safe='')}"
+    st = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    query = f"sv={SERVICE_VERSION}&sr=b&sp=rw&st={quote(st, safe='')}&se={quote(se, safe='')}"
+    query += f"&sig={quote(_signature(path, se), safe='')}"
     return f"{base_url}{path}?{query}", expires
 
 
@@ -54,6 +58,7 @@ class BlobService:
     def __init__(self, root: Path, faults_for_blob: callable) -> None:  # type: ignore[valid-type]
         self.root = root
         self._faults_for_blob = faults_for_blob  # blob key -> the owning tenant's Faults (or None)
+        self.on_change: Any = None  # called with a tenant after a background change (commit verified)
 
     def _dir(self, blob_key: str) -> Path:
         return self.root / blob_key
@@ -88,6 +93,12 @@ class BlobService:
             return _error(
                 403, "AuthenticationFailed", "Signed expiry time must be after signed start time / SAS expired"
             )
+        faults: Faults | None = self._faults_for_blob(blob_key)
+        if faults is not None and faults.fresh_sas_seconds and request.query.get("st"):
+            issued = dt.datetime.strptime(request.query["st"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+            if (dt.datetime.now(dt.UTC) - issued).total_seconds() < faults.fresh_sas_seconds:
+                faults.fresh_sas_refusals += 1  # Intune quirk: a brand-new SAS is refused for a few seconds
+                return _error(403, "AuthenticationFailed", "Server failed to authenticate the request (fresh SAS).")
         return None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -124,6 +135,8 @@ class BlobService:
         if length > MAX_BLOCK:
             return _error(413, "RequestBodyTooLarge", "The request body is too large")
         faults: Faults | None = self._faults_for_blob(blob_key)
+        if faults is not None and faults.block_delay_seconds:
+            await asyncio.sleep(faults.block_delay_seconds)
         drop = False
         if faults is not None and faults.drop_block_every:
             faults.blocks += 1

@@ -25,7 +25,7 @@ from greenlight.winget import manifest as manifest_module
 from greenlight.winget import mszip, safe_yaml, versions
 from sandbox.winget_cdn.msix_writer import appx_manifest, block_map, build_msix
 from sandbox.winget_cdn.signing import MICROSOFT_PUBLISHER, TestPki
-from sandbox.winget_cdn.synthetic import installer_bytes
+from sandbox.winget_cdn.synthetic import installer_bytes, write_sized_installer
 
 SOURCE_NAME = "Microsoft.Winget.Source"
 
@@ -143,7 +143,9 @@ def build_source(documents: Iterable[dict[str, Any]], out: Path, pki: TestPki, o
         for doc in docs:
             doc = dict(doc)
             package_version = str(doc["PackageVersion"])
-            if options.mirror_installers:
+            if not options.mirror_installers:
+                doc["Installers"] = [{k: v for k, v in i.items() if k != "_SandboxSize"} for i in doc["Installers"]]
+            else:
                 doc["Installers"] = [
                     _mirror(dict(inst), package_id, package_version, n, out, options, built)
                     for n, inst in enumerate(doc["Installers"])
@@ -190,11 +192,15 @@ def _mirror(
 ) -> dict[str, Any]:
     original = str(installer.get("InstallerUrl", "installer.exe"))
     file_name = re.sub(r"[^A-Za-z0-9._-]", "_", original.rsplit("/", 1)[-1]) or "installer.exe"
-    content = installer_bytes(package_id, version, number)
     relative = f"installers/{package_id}/{version}/{number}-{file_name}"
-    if options.write_files:
-        _write(out / relative, content)
-    digest = hashlib.sha256(content).hexdigest()
+    sized = installer.pop("_SandboxSize", None)
+    if sized is not None:  # a large generated installer, written as it is produced
+        digest = write_sized_installer(out / relative, package_id, version, int(sized))
+    else:
+        content = installer_bytes(package_id, version, number)
+        if options.write_files:
+            _write(out / relative, content)
+        digest = hashlib.sha256(content).hexdigest()
     installer["InstallerUrl"] = f"{options.base_url}/{quote(relative)}"
     installer["InstallerSha256"] = digest.upper()
     built.installers[relative] = digest

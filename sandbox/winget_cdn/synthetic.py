@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from pathlib import Path
 from typing import Any
 
 _WORDS = (
@@ -23,6 +24,46 @@ def installer_bytes(package_id: str, version: str, index: int, size: int = 4096)
     seed = hashlib.sha256(text).digest()
     filler = (seed * (size // len(seed) + 1))[: max(0, size - 2 - len(text))]
     return b"MZ" + text + filler
+
+
+def write_sized_installer(path: Path, package_id: str, version: str, size: int) -> str:
+    """Write `size` bytes of a stand-in installer to `path` as it is generated (never whole in memory): an MZ
+    header, then SHA-256 counter-mode filler (incompressible, reproducible). Returns the SHA-256 hex digest."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    head = f"MZ Greenlight sandbox sized installer {package_id} {version}\n".encode()
+    written = 0
+    counter = 0
+    with open(path, "wb") as out:
+        while written < size:
+            block = bytearray(head if written == 0 else b"")
+            while len(block) < 8 * 1024 * 1024:
+                block += hashlib.sha256(f"{package_id}|{version}|{counter}".encode()).digest() * 2048
+                counter += 1
+            data = bytes(block[: size - written])
+            out.write(data)
+            digest.update(data)
+            written += len(data)
+    return digest.hexdigest()
+
+
+def sized_packages(sizes_mib: list[int]) -> list[dict[str, Any]]:
+    """`Greenlight.Sized{N}M` packages whose one installer is N MiB (the bench publishes 100 MiB and 1 GiB)."""
+    return [
+        _doc(
+            f"Greenlight.Sized{size}M",
+            "1.0.0",
+            f"Greenlight Sized {size} MiB",
+            "Greenlight",
+            [
+                _installer(
+                    "x64", "inno", f"GreenlightSized{size}M-1.0.0.exe", Scope="machine", _SandboxSize=size * 1024 * 1024
+                )
+            ],
+            Tags=["sample", "bench"],
+        )
+        for size in sizes_mib
+    ]
 
 
 def _doc(
@@ -114,7 +155,8 @@ def sandbox_packages() -> list[dict[str, Any]]:
             Tags=["sample"],
         )
     )
-    return docs
+    # Big enough to download and upload in several blocks: the resume tests interrupt it part-way.
+    return docs + sized_packages([6])
 
 
 def generate(count: int, seed: int = 7) -> list[dict[str, Any]]:
