@@ -27,6 +27,7 @@ AUDIENCE = "api://greenlight-story"
 APPROVER = "8d2f9a4b-1c3e-4f5a-8b6c-7d8e9f0a1b21"  # Megan
 ALEX = "4c1e8f3a-7b2d-4e6f-9a01-2b3c4d5e6f70"
 PATTI = "2a4c6e8f-0b1d-4c3e-9f5a-7b9d1f3a5c04"
+SIZED = "Greenlight.Sized6M"  # a 6 MiB generated installer the sandbox CDN always serves
 FINAL = {"Completed", "Failed", "Rejected", "Cancelled", "Expired"}
 
 
@@ -76,7 +77,7 @@ class Stack:
 def stack(azurite, sandbox, tmp_path) -> Iterator[Stack]:
     from greenlight.storage import StorageAccount
 
-    _clear(StorageAccount.from_connection_string(azurite.connection_string), ("7zip.7zip",))
+    _clear(StorageAccount.from_connection_string(azurite.connection_string), ("7zip.7zip", SIZED))
     tenant_id = str(uuid.uuid4())
     env = {
         "GREENLIGHT_ENV": "local",
@@ -137,3 +138,24 @@ def test_a_request_becomes_an_installed_app_and_a_second_request_reuses_it(stack
     assert len(after["apps"]) == 1 and len(after["apps"][0]["contentVersions"]) == 1
     assert len(after["commits"]) == commits  # nothing uploaded or committed again
     assert set(after["groups"][0]["members"]) >= {ALEX, PATTI}
+
+
+def test_two_requests_for_one_package_at_the_same_moment_make_one_app(stack: Stack) -> None:
+    """Both approved together: one publication owns the upload, the other request waits for it and shares the app."""
+    megan = stack.token(APPROVER, "Megan Bowen", "Approver")
+    people = {
+        ALEX: stack.token(ALEX, "Alex Wilber", "Requester"),
+        PATTI: stack.token(PATTI, "Patti Fernandez", "Requester"),
+    }
+    body = {"package_id": SIZED, "justification": "the same tool", "architecture": "x64"}
+    ids = {oid: stack.call("POST", "/api/requests", token, body).json()["request_id"] for oid, token in people.items()}
+    for request_id in ids.values():
+        assert stack.call("POST", f"/api/requests/{request_id}/decisions", megan, {"verdict": "approve"}).is_success
+
+    finals = [stack.wait_final(ids[oid], token) for oid, token in people.items()]
+
+    assert [f["status"] for f in finals] == ["Completed", "Completed"], finals
+    assert finals[0]["app_id"] == finals[1]["app_id"]
+    intune = stack.intune()
+    assert len(intune["apps"]) == 1 and len(intune["apps"][0]["contentVersions"]) == 1
+    assert set(intune["groups"][0]["members"]) >= {ALEX, PATTI}
