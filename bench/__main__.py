@@ -1,4 +1,6 @@
-"""`python -m bench [NAME ...] [OPTIONS]`: run the named benchmarks (all by default) with the options after them. Add a line to BENCHES for a new one."""
+"""`python -m bench [NAME ...] [OPTIONS]`: run the named benchmarks (all by default), options after the names.
+
+Add a line to BENCHES for a new one."""
 
 from __future__ import annotations
 

@@ -196,7 +196,8 @@ def _report(result: dict[str, Any]) -> None:
     print(f"  lookup p99: min {min(lookup) * 1e6:.2f} / median {statistics.median(lookup) * 1e6:.2f} µs (target 10 µs)")
     print(f"  search p50: {_ms(result['search_p50_s'])}")
     print(f"  search p99: {_ms(result['search_p99_s'])} (target 10 ms); max {_ms(result['search_max_s'])}")
-    print(f"  GC collections during {len(result['search_p99_s']) * 2000} searches: {result['gc_collections_during_searches']}")
+    searches = len(result["search_p99_s"]) * 2000
+    print(f"  GC collections during {searches} searches: {result['gc_collections_during_searches']}")
 
 
 def _plot(results: list[dict[str, Any]], path: Path) -> None:
