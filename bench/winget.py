@@ -115,7 +115,8 @@ def _child(msix_path: Path, root_pem: Path, rounds: int) -> dict[str, Any]:
     tracked = len(gc.get_objects()) - tracked_before
     index = catalog.source.index
     rng = random.Random(1)
-    ids = [index.get(package_id).id for package_id in index._number]  # type: ignore[union-attr]
+    with sqlite3.connect(f"file:{index.path}?mode=ro", uri=True) as db:
+        ids = [row[0] for row in db.execute("SELECT id FROM packages")]
     lookup_p99: list[float] = []
     search_p50: list[float] = []
     search_p99: list[float] = []

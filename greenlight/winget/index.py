@@ -9,23 +9,20 @@ str -> int dicts are not tracked by the garbage collector, so a loaded index add
 instead of several per package (full collections over hundreds of thousands of objects used to land inside
 searches), and memory is a fraction of one object graph per package.
 
-Search: two UTF-8 byte strings hold every package's lower-cased fields, one record per package in the same
-order: `\x01id\x00name\x00moniker\x00` and `\x01\x00tag\x00command\x00…`. Each rank is a pattern
-(exact name: `\x00q\x00`; id prefix: `\x01q`; …) whose matches come out in id order, the ranking's tie order,
-so each rank stops after `limit` new packages: the cost follows the limit, not the number of matches.
+Search: the lower-cased fields are kept as two UTF-8 byte strings, ranked by `bytes.find` scans
+(search_text.py).
 """
 
 from __future__ import annotations
 
 import array
-import bisect
 import re
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from greenlight.winget.errors import HostileInput, MalformedPackage, UnsupportedIndexSchema
+from greenlight.winget.search_text import SearchText
 
 V2_TABLES = {"metadata", "packages", "tags2", "tags2_map", "commands2", "commands2_map"}
 # winget's identifier rule: segments without whitespace or \ / : * ? " < > |, at most 128 characters.
@@ -58,7 +55,7 @@ class SearchHit:
     matched: str  # which field matched
 
 
-_ID_START, _FIELD_END = b"\x01", b"\x00"  # record separators in the search blobs; queries never contain them
+_DIGEST = 32  # packages.hash is a SHA-256; other lengths (never seen) are kept aside
 
 
 class _Columns:
@@ -70,24 +67,45 @@ class _Columns:
         self.names: list[str] = []
         self.monikers: list[str | None] = []
         self.latest: list[str] = []
-        self.hashes: list[bytes | None] = []
+        self.digests = bytearray()  # 32 bytes per package, zeros where there is none
+        self.has_digest = bytearray()  # 1 where packages.hash is set
+        self.odd_digests: dict[int, bytes] = {}  # hashes that are not 32 bytes long
         self.tags: list[tuple[str, ...]] = []
         self.commands: list[tuple[str, ...]] = []
 
+    def reorder(self, order: list[int]) -> None:
+        self.rowids = array.array("q", (self.rowids[n] for n in order))
+        for name in ("ids", "names", "monikers", "latest", "tags", "commands"):
+            column = getattr(self, name)
+            setattr(self, name, [column[n] for n in order])
+        digests = memoryview(self.digests)
+        self.digests = bytearray(b"".join(digests[n * _DIGEST : (n + 1) * _DIGEST] for n in order))
+        self.has_digest = bytearray(self.has_digest[n] for n in order)
+        new_position = {old: new for new, old in enumerate(order) if old in self.odd_digests}
+        self.odd_digests = {new_position[old]: value for old, value in self.odd_digests.items()}
+
+    def digest(self, number: int) -> str | None:
+        if not self.has_digest[number]:
+            return None
+        if self.odd_digests and number in self.odd_digests:
+            return self.odd_digests[number].hex()
+        return self.digests[number * _DIGEST : (number + 1) * _DIGEST].hex()
+
     def package(self, number: int) -> IndexPackage:
-        digest = self.hashes[number]
         # Filled like dataclasses' own frozen __init__ does, minus its per-field object.__setattr__ calls: a
-        # lookup stays at about a microsecond.
+        # lookup stays at a few microseconds.
         package = object.__new__(IndexPackage)
         package.__dict__.update(
-            rowid=self.rowids[number],
-            id=self.ids[number],
-            name=self.names[number],
-            moniker=self.monikers[number],
-            latest_version=self.latest[number],
-            hash=digest.hex() if digest else None,
-            tags=self.tags[number],
-            commands=self.commands[number],
+            {
+                "rowid": self.rowids[number],
+                "id": self.ids[number],
+                "name": self.names[number],
+                "moniker": self.monikers[number],
+                "latest_version": self.latest[number],
+                "hash": self.digest(number),
+                "tags": self.tags[number],
+                "commands": self.commands[number],
+            }
         )
         return package
 
@@ -108,17 +126,14 @@ class SourceIndex:
         self.minor = str(self.metadata.get("minorVersion", ""))
         self.schema = f"{self.major}.{self.minor}"
         self._columns = _Columns()
-        self._number: dict[str, int] = {}  # exact id -> position
-        self._folded: dict[str, int] = {}  # lower-cased id -> first position (case variants follow it)
-        self._main = b""  # \x01id\x00name\x00moniker\x00 per package, lower-cased UTF-8
-        self._extras = b""  # \x01\x00tag\x00command\x00... per package
-        self._main_starts = array.array("Q")
-        self._extra_starts = array.array("Q")
+        self._folded: dict[str, int] = {}  # lower-cased id -> first position (its case variants follow it)
+        self._text = SearchText([], [])
         if self.major == "2":
             missing = V2_TABLES - tables
             if missing:
                 raise MalformedPackage(f"index.db schema 2 lacks tables {sorted(missing)}")
             self._load_v2()
+            self._db.execute("PRAGMA cache_size = 64")  # the load's page cache is not needed any more
 
     def check_integrity(self) -> None:
         try:
@@ -128,44 +143,52 @@ class SourceIndex:
         if result != "ok":
             raise MalformedPackage(f"index.db fails its integrity check: {result}")
 
-    def _mapped(self, sql: str) -> dict[int, list[str]]:
+    def _mapped(self, sql: str) -> dict[int, tuple[str, ...]]:
         found: dict[int, list[str]] = {}
+        pool: dict[str, str] = {}  # one string object per distinct tag, not one per use
         for package, value in self._db.execute(sql):
-            found.setdefault(package, []).append(value)
-        return found
+            found.setdefault(package, []).append(pool.setdefault(value, value))
+        return {package: tuple(sorted(values)) for package, values in found.items()}
 
     def _load_v2(self) -> None:
         tags = self._mapped("SELECT m.package, t.tag FROM tags2_map m JOIN tags2 t ON t.rowid = m.tag")
         commands = self._mapped(
             "SELECT m.package, c.command FROM commands2_map m JOIN commands2 c ON c.rowid = m.command"
         )
-        rows = self._db.execute("SELECT rowid, id, name, moniker, latest_version, hash FROM packages").fetchall()
-        if not rows:
-            raise MalformedPackage("index.db has no packages")
-        rows.sort(key=lambda row: (row[1].lower(), row[0]))  # id order is the ranking's tie order
-        columns, number, folded = self._columns, self._number, self._folded
-        main: list[str] = []
-        extras: list[str] = []
-        for position, (rowid, package_id, name, moniker, latest, digest) in enumerate(rows):
-            if package_id in number:
-                raise MalformedPackage(f"index.db lists package {package_id} twice")
-            number[package_id] = position
-            lowered = package_id.lower()
-            folded.setdefault(lowered, position)
-            own_tags = tuple(sorted(tags.pop(rowid, ())))
-            own_commands = tuple(sorted(commands.pop(rowid, ())))
+        columns = self._columns
+        versions: dict[str, str] = {}
+        blank = bytes(_DIGEST)
+        sql = "SELECT rowid, id, name, moniker, latest_version, hash FROM packages ORDER BY rowid"
+        for rowid, package_id, name, moniker, latest, digest in self._db.execute(sql):
             columns.rowids.append(rowid)
             columns.ids.append(package_id)
             columns.names.append(name)
             columns.monikers.append(moniker or None)
-            columns.latest.append(latest)
-            columns.hashes.append(bytes(digest) if digest else None)
-            columns.tags.append(own_tags)
-            columns.commands.append(own_commands)
-            main.append(f"\x01{lowered}\x00{name.lower()}\x00{(moniker or '').lower()}\x00")
-            extras.append("\x01\x00" + "".join(f"{value.lower()}\x00" for value in {*own_tags, *own_commands}))
-        self._main, self._main_starts = _joined(main)
-        self._extras, self._extra_starts = _joined(extras)
+            columns.latest.append(versions.setdefault(latest, latest))
+            columns.has_digest.append(1 if digest else 0)
+            if digest and len(digest) != _DIGEST:
+                columns.odd_digests[len(columns.ids) - 1] = bytes(digest)
+            columns.digests += digest if digest and len(digest) == _DIGEST else blank
+            columns.tags.append(tags.pop(rowid, ()))
+            columns.commands.append(commands.pop(rowid, ()))
+        if not columns.ids:
+            raise MalformedPackage("index.db has no packages")
+        lowered = [package_id.lower() for package_id in columns.ids]
+        order = sorted(range(len(lowered)), key=lowered.__getitem__)  # stable: rowid order among case variants
+        columns.reorder(order)
+        main: list[str] = []
+        extras: list[str] = []
+        exact = set()
+        for position, old in enumerate(order):
+            package_id, name, moniker = columns.ids[position], columns.names[position], columns.monikers[position]
+            if package_id in exact:
+                raise MalformedPackage(f"index.db lists package {package_id} twice")
+            exact.add(package_id)
+            self._folded.setdefault(lowered[old], position)
+            main.append(f"\x00{lowered[old]}\x00{name.lower()}\x00{(moniker or '').lower()}\x00")
+            values = {value.lower() for value in (*columns.tags[position], *columns.commands[position])}
+            extras.append("".join(f"\x00{value}" for value in values) + "\x00" if values else "")
+        self._text = SearchText(main, extras)
 
     def _require_v2(self) -> None:
         if self.major != "2":
@@ -176,7 +199,7 @@ class SourceIndex:
 
     def __len__(self) -> int:
         if self.major == "2":
-            return len(self._number)
+            return len(self._columns.ids)
         try:
             return int(self._db.execute("SELECT count(*) FROM ids").fetchone()[0])
         except sqlite3.DatabaseError:
@@ -185,53 +208,43 @@ class SourceIndex:
     def get(self, package_id: str) -> IndexPackage | None:
         """Exact (case-sensitive) id match, as the verifier must use (reference §1.2)."""
         self._require_v2()
-        position = self._number.get(package_id)
-        return None if position is None else self._columns.package(position)
+        lowered = package_id.lower()
+        position = self._folded.get(lowered)
+        if position is None:
+            return None
+        ids = self._columns.ids
+        while ids[position] != package_id:  # a case variant of it comes first: the next ones share its lower case
+            position += 1
+            if position == len(ids) or ids[position].lower() != lowered:
+                return None
+        return self._columns.package(position)
 
     def near_misses(self, package_id: str) -> list[str]:
         self._require_v2()
-        return [
-            self._columns.ids[n] for n in self._case_variants(package_id.lower()) if self._columns.ids[n] != package_id
-        ]
-
-    def _case_variants(self, lowered: str) -> Iterator[int]:
-        position = self._folded.get(lowered)
         ids = self._columns.ids
-        while position is not None and position < len(ids) and ids[position].lower() == lowered:
-            yield position
+        return [ids[position] for position in self._case_variants(package_id.lower()) if ids[position] != package_id]
+
+    def _case_variants(self, lowered: str) -> list[int]:
+        position = self._folded.get(lowered)
+        if position is None:
+            return []
+        ids = self._columns.ids
+        found = [position]
+        while position + 1 < len(ids) and ids[position + 1].lower() == lowered:
             position += 1
+            found.append(position)
+        return found
 
     def search(self, text: str, limit: int = 20) -> list[SearchHit]:
         self._require_v2()
         query = text.strip().lower()
-        query = "".join(ch for ch in query if ch >= " ")  # the separators never match
+        query = "".join(ch for ch in query if ch >= " ")  # the search text's separators never match
         if not query or limit <= 0:
             return []
-        needle = query.encode("utf-8")
-        seen: set[int] = set()
-        hits: list[SearchHit] = []
-        for rank, patterns in enumerate(self._rank_patterns(needle)):
-            need = limit - len(hits)
-            found: set[int] = set()
-            for blob, starts, pattern in patterns:
-                found.update(_first_new(blob, starts, pattern, seen, need))
-            for position in sorted(found)[:need]:
-                seen.add(position)
-                hits.append(SearchHit(self._columns.package(position), rank, self._label(rank, position, query)))
-            if len(hits) >= limit:
-                break
-        return hits
-
-    def _rank_patterns(self, needle: bytes) -> list[list[tuple[bytes, array.array, bytes]]]:
-        """Rank 0 exact id, 1 exact name/moniker/tag/command, 2 prefix, 3 substring, 4 tag/command substring."""
-        main = (self._main, self._main_starts)
-        extras = (self._extras, self._extra_starts)
+        ranked = self._text.ranked(query, self._case_variants(query), limit)
         return [
-            [(*main, _ID_START + needle + _FIELD_END)],
-            [(*main, _FIELD_END + needle + _FIELD_END), (*extras, _FIELD_END + needle + _FIELD_END)],
-            [(*main, _ID_START + needle), (*main, _FIELD_END + needle)],
-            [(*main, needle)],
-            [(*extras, needle)],
+            SearchHit(self._columns.package(position), rank, self._label(rank, position, query))
+            for rank, position in ranked
         ]
 
     def _label(self, rank: int, position: int, query: str) -> str:
@@ -247,33 +260,10 @@ class SourceIndex:
         """Normalised publisher per package rowid (the V2 index keeps no display spelling)."""
         self._require_v2()
         found: dict[int, str] = {}
+        pool: dict[str, str] = {}  # one string per publisher, not one per package
         for package, publisher in self._db.execute("SELECT package, norm_publisher FROM norm_publishers2"):
-            found.setdefault(package, publisher)
+            found.setdefault(package, pool.setdefault(publisher, publisher))
         return found
 
     def close(self) -> None:
         self._db.close()
-
-
-def _joined(records: list[str]) -> tuple[bytes, array.array]:
-    """One UTF-8 blob of all records, and each record's start offset (plus the end) for bisect."""
-    encoded = [record.encode("utf-8") for record in records]
-    starts = array.array("Q", [0])
-    total = 0
-    for record in encoded:
-        total += len(record)
-        starts.append(total)
-    return b"".join(encoded), starts
-
-
-def _first_new(blob: bytes, starts: array.array, pattern: bytes, seen: set[int], need: int) -> list[int]:
-    """The first `need` records (in blob order) containing `pattern` that are not in `seen`; `bytes.find` jumps
-    from match to match and each match skips to the end of its record."""
-    found: list[int] = []
-    position = blob.find(pattern)
-    while position >= 0 and len(found) < need:
-        record = bisect.bisect_right(starts, position) - 1
-        if record not in seen:
-            found.append(record)
-        position = blob.find(pattern, starts[record + 1])
-    return found
