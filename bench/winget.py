@@ -35,12 +35,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SQL_READS = (
-    "SELECT rowid, id, name, moniker, latest_version, hash FROM packages",
-    "SELECT m.package, t.tag FROM tags2_map m JOIN tags2 t ON t.rowid = m.tag",
-    "SELECT m.package, c.command FROM commands2_map m JOIN commands2 c ON c.rowid = m.command",
-    "SELECT package, norm_publisher FROM norm_publishers2",
-)
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -57,8 +51,10 @@ def _baseline(msix: bytes, index_path: Path) -> float:
             hashlib.sha256(data).digest()
             if info.filename == "Public/index.db":
                 index_path.write_bytes(data)
+    from greenlight.winget.index import LOAD_SQL
+
     db = sqlite3.connect(f"file:{index_path}?mode=ro", uri=True)
-    for sql in SQL_READS:
+    for sql in LOAD_SQL:
         db.execute(sql).fetchall()
     db.close()
     return time.perf_counter() - start

@@ -18,6 +18,7 @@ from __future__ import annotations
 import array
 import re
 import sqlite3
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,16 @@ class SearchHit:
 
 
 _DIGEST = 32  # packages.hash is a SHA-256; other lengths (never seen) are kept aside
+PACKAGES_SQL = "SELECT rowid, id, name, moniker, latest_version, hash FROM packages ORDER BY rowid"
+TAGS_SQL = "SELECT m.package, t.tag FROM tags2_map m JOIN tags2 t ON t.rowid = m.tag"
+COMMANDS_SQL = "SELECT m.package, c.command FROM commands2_map m JOIN commands2 c ON c.rowid = m.command"
+PUBLISHERS_SQL = "SELECT package, norm_publisher FROM norm_publishers2"
+LOAD_SQL = (PACKAGES_SQL, TAGS_SQL, COMMANDS_SQL, PUBLISHERS_SQL)  # what opening a catalog reads
+
+
+def _extras_record(tags: tuple[str, ...], commands: tuple[str, ...]) -> str:
+    values = {value.lower() for value in (*tags, *commands)}
+    return "".join(f"\x00{value}" for value in values) + "\x00" if values else ""
 
 
 class _Columns:
@@ -73,16 +84,11 @@ class _Columns:
         self.tags: list[tuple[str, ...]] = []
         self.commands: list[tuple[str, ...]] = []
 
-    def reorder(self, order: list[int]) -> None:
-        self.rowids = array.array("q", (self.rowids[n] for n in order))
-        for name in ("ids", "names", "monikers", "latest", "tags", "commands"):
-            column = getattr(self, name)
-            setattr(self, name, [column[n] for n in order])
-        digests = memoryview(self.digests)
-        self.digests = bytearray(b"".join(digests[n * _DIGEST : (n + 1) * _DIGEST] for n in order))
-        self.has_digest = bytearray(self.has_digest[n] for n in order)
-        new_position = {old: new for new, old in enumerate(order) if old in self.odd_digests}
-        self.odd_digests = {new_position[old]: value for old, value in self.odd_digests.items()}
+    def set_digests(self, digests: list[bytes | None]) -> None:
+        blank = bytes(_DIGEST)
+        self.has_digest = bytearray(1 if digest else 0 for digest in digests)
+        self.odd_digests = {n: bytes(d) for n, d in enumerate(digests) if d and len(d) != _DIGEST}
+        self.digests = bytearray(b"".join(d if d and len(d) == _DIGEST else blank for d in digests))
 
     def digest(self, number: int) -> str | None:
         if not self.has_digest[number]:
@@ -143,51 +149,47 @@ class SourceIndex:
         if result != "ok":
             raise MalformedPackage(f"index.db fails its integrity check: {result}")
 
-    def _mapped(self, sql: str) -> dict[int, tuple[str, ...]]:
-        found: dict[int, list[str]] = {}
+    def _mapped(self, sql: str) -> defaultdict[int, list[str]]:
+        found: defaultdict[int, list[str]] = defaultdict(list)
         pool: dict[str, str] = {}  # one string object per distinct tag, not one per use
         for package, value in self._db.execute(sql):
-            found.setdefault(package, []).append(pool.setdefault(value, value))
-        return {package: tuple(sorted(values)) for package, values in found.items()}
+            found[package].append(pool.setdefault(value, value))
+        return found
 
     def _load_v2(self) -> None:
-        tags = self._mapped("SELECT m.package, t.tag FROM tags2_map m JOIN tags2 t ON t.rowid = m.tag")
-        commands = self._mapped(
-            "SELECT m.package, c.command FROM commands2_map m JOIN commands2 c ON c.rowid = m.command"
-        )
-        columns = self._columns
-        versions: dict[str, str] = {}
-        blank = bytes(_DIGEST)
-        sql = "SELECT rowid, id, name, moniker, latest_version, hash FROM packages ORDER BY rowid"
-        for rowid, package_id, name, moniker, latest, digest in self._db.execute(sql):
-            columns.rowids.append(rowid)
-            columns.ids.append(package_id)
-            columns.names.append(name)
-            columns.monikers.append(moniker or None)
-            columns.latest.append(versions.setdefault(latest, latest))
-            columns.has_digest.append(1 if digest else 0)
-            if digest and len(digest) != _DIGEST:
-                columns.odd_digests[len(columns.ids) - 1] = bytes(digest)
-            columns.digests += digest if digest and len(digest) == _DIGEST else blank
-            columns.tags.append(tags.pop(rowid, ()))
-            columns.commands.append(commands.pop(rowid, ()))
-        if not columns.ids:
+        tags = self._mapped(TAGS_SQL)
+        commands = self._mapped(COMMANDS_SQL)
+        rows = self._db.execute(PACKAGES_SQL).fetchall()
+        if not rows:
             raise MalformedPackage("index.db has no packages")
-        lowered = [package_id.lower() for package_id in columns.ids]
-        order = sorted(range(len(lowered)), key=lowered.__getitem__)  # stable: rowid order among case variants
-        columns.reorder(order)
-        main: list[str] = []
-        extras: list[str] = []
-        exact = set()
-        for position, old in enumerate(order):
-            package_id, name, moniker = columns.ids[position], columns.names[position], columns.monikers[position]
-            if package_id in exact:
-                raise MalformedPackage(f"index.db lists package {package_id} twice")
-            exact.add(package_id)
-            self._folded.setdefault(lowered[old], position)
-            main.append(f"\x00{lowered[old]}\x00{name.lower()}\x00{(moniker or '').lower()}\x00")
-            values = {value.lower() for value in (*columns.tags[position], *columns.commands[position])}
-            extras.append("".join(f"\x00{value}" for value in values) + "\x00" if values else "")
+        rowids, ids, names, monikers, latest, digests = zip(*rows, strict=True)
+        del rows
+        if len(set(ids)) != len(ids):
+            twice = next(package_id for package_id, count in Counter(ids).items() if count > 1)
+            raise MalformedPackage(f"index.db lists package {twice} twice")
+        lowered = [package_id.lower() for package_id in ids]
+        order = sorted(range(len(ids)), key=lowered.__getitem__)  # stable: rowid order among case variants
+        lowered = [lowered[n] for n in order]
+        columns = self._columns
+        columns.rowids = array.array("q", [rowids[n] for n in order])
+        columns.ids = [ids[n] for n in order]
+        columns.names = [names[n] for n in order]
+        columns.monikers = [monikers[n] or None for n in order]
+        versions: dict[str, str] = {}
+        columns.latest = [versions.setdefault(latest[n], latest[n]) for n in order]
+        columns.set_digests([digests[n] for n in order])
+        columns.tags = [tuple(sorted(tags.get(rowid, ()))) for rowid in columns.rowids]
+        columns.commands = [tuple(sorted(commands.get(rowid, ()))) for rowid in columns.rowids]
+        # Reversed, so the first position of each lower-cased id is the one kept.
+        self._folded = dict(zip(reversed(lowered), range(len(lowered) - 1, -1, -1), strict=True))
+        main = [
+            f"\x00{low}\x00{name.lower()}\x00{(moniker or '').lower()}\x00"
+            for low, name, moniker in zip(lowered, columns.names, columns.monikers, strict=True)
+        ]
+        extras = [
+            _extras_record(own_tags, own_commands)
+            for own_tags, own_commands in zip(columns.tags, columns.commands, strict=True)
+        ]
         self._text = SearchText(main, extras)
 
     def _require_v2(self) -> None:
@@ -261,7 +263,7 @@ class SourceIndex:
         self._require_v2()
         found: dict[int, str] = {}
         pool: dict[str, str] = {}  # one string per publisher, not one per package
-        for package, publisher in self._db.execute("SELECT package, norm_publisher FROM norm_publishers2"):
+        for package, publisher in self._db.execute(PUBLISHERS_SQL):
             found.setdefault(package, pool.setdefault(publisher, publisher))
         return found
 
