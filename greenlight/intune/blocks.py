@@ -8,8 +8,8 @@ plaintext layout produced, never a block of another attempt.
 
 Memory: each block is encrypted into a reused buffer — the one copy of its bytes — and sent as slices of it; the
 buffer goes back to a pool the moment its Put Block is answered, whatever httpx objects are still alive. At most
-min(in_flight, MAX_BLOCKS_SENDING) blocks are on their way, plus one being filled, so memory is bounded whatever
-`in_flight` says (6 MiB blocks: at most 48 MiB of buffers).
+MAX_BLOCK_BUFFERS blocks are held (on their way or being filled; fewer if `in_flight` + 1 is smaller), so memory
+is bounded whatever `in_flight` says: 6 MiB blocks, 24 MiB of buffers.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from greenlight.intune.errors import UploadError
 
 log = logging.getLogger(__name__)
 BLOCK_SIZE = 6 * 1024 * 1024
-MAX_BLOCKS_SENDING = 7  # buffers for blocks on their way; with the one being filled, 8 x 6 MiB at most
+MAX_BLOCK_BUFFERS = 4  # blocks held at once (sending + the one being filled), whatever in_flight says: 24 MiB
 RETRYABLE = {408, 429, 500, 502, 503, 504}
 _SLICE = 256 * 1024  # what the body hands httpx at a time (it copies each slice once more into TLS records)
 
@@ -190,11 +190,11 @@ class BlockUploader:
         existing = await self.existing_blocks()
         chunks = build.ciphertext_views()
         cursor = _CiphertextCursor(chunks)
-        sending = min(self._in_flight, MAX_BLOCKS_SENDING)
+        buffers = min(self._in_flight + 1, MAX_BLOCK_BUFFERS)
         free: asyncio.Queue[bytearray] = asyncio.Queue()
-        for _ in range(sending + 1):  # allocated here, reused for every block
+        for _ in range(buffers):  # allocated here, reused for every block
             free.put_nowait(bytearray(self.block_size))
-        slots = asyncio.Semaphore(sending)  # one more buffer than slots: the next block fills while these send
+        slots = asyncio.Semaphore(self._in_flight)
         tasks: set[asyncio.Task[None]] = set()
         ids = [block_id(prefix, 0)]
         errors: list[BaseException] = []

@@ -32,7 +32,7 @@ from greenlight.intune.errors import ContentSourceError
 PROFILE = "ProfileVersion1"
 DIGEST_ALGORITHM = "SHA256"
 HEADER_SIZE = 48
-_RING = 4  # chunk buffers in use at once with a hash lane: one being encrypted, the rest being hashed
+_RING = 3  # chunk buffers in use at once with a hash lane: one being encrypted, the others being hashed
 
 
 def available_cpus() -> int:
