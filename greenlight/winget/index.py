@@ -64,9 +64,14 @@ PUBLISHERS_SQL = "SELECT package, norm_publisher FROM norm_publishers2"
 LOAD_SQL = (PACKAGES_SQL, TAGS_SQL, COMMANDS_SQL, PUBLISHERS_SQL)  # what opening a catalog reads
 
 
-def _extras_record(tags: tuple[str, ...], commands: tuple[str, ...]) -> str:
-    values = {value.lower() for value in (*tags, *commands)}
-    return "".join(f"\x00{value}" for value in values) + "\x00" if values else ""
+def _extras_record(values: tuple[str, ...], fields: dict[str, str]) -> str:
+    """`\x00tag\x00command…\x00`, lower-cased (`fields` caches each distinct value's field; a value listed twice
+    only repeats a match inside the same record)."""
+    return "".join([fields[value] for value in values]) + "\x00" if values else ""
+
+
+def _distinct(mapped: dict[int, list[str]]) -> set[str]:
+    return {value for values in mapped.values() for value in values}
 
 
 class _Columns:
@@ -181,13 +186,14 @@ class SourceIndex:
         columns.tags = [tuple(sorted(tags.get(rowid, ()))) for rowid in columns.rowids]
         columns.commands = [tuple(sorted(commands.get(rowid, ()))) for rowid in columns.rowids]
         # Reversed, so the first position of each lower-cased id is the one kept.
+        fields = {value: f"\x00{value.lower()}" for value in {*_distinct(tags), *_distinct(commands)}}
         self._folded = dict(zip(reversed(lowered), range(len(lowered) - 1, -1, -1), strict=True))
         main = [
             f"\x00{low}\x00{name.lower()}\x00{(moniker or '').lower()}\x00"
             for low, name, moniker in zip(lowered, columns.names, columns.monikers, strict=True)
         ]
         extras = [
-            _extras_record(own_tags, own_commands)
+            _extras_record(own_tags + own_commands, fields)
             for own_tags, own_commands in zip(columns.tags, columns.commands, strict=True)
         ]
         self._text = SearchText(main, extras)
