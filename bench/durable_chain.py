@@ -1,12 +1,14 @@
 """500 concurrent instances of a 5-activity chain through devhost (a real process) + Azurite, next to the same
 storage writes alone, in the same run.
 
-    python -m bench durable [--instances=500] [--concurrency=64] [--rounds=2]
+    python -m bench durable [--instances 500] [--concurrency 64] [--rounds 2] [--poll-ms 500]
 
 Starts Azurite (in memory) and `python -m devhost --app bench.durable_app:app`, starts the instances through
 the extension's HTTP API (what `DurableOrchestrationClient.start_new` calls), polls the list API for
-completions every 100 ms, and samples devhost's RSS and CPU. Completion times are client-observed (start
-request answered -> first poll that sees Completed), so they include up to one polling interval.
+completions every 500 ms (`--poll-ms N`), and samples devhost's RSS and CPU. Completion times are
+client-observed (start request answered -> first poll that sees Completed), so they include up to one polling
+interval. Each poll lists every completed instance (devhost scans its table in Azurite and decodes the rows), so
+polling every 100 ms, as this bench once did, added a storage and CPU load of its own that grows with the run.
 
 Baseline, same run, same Azurite: the storage writes devhost makes for one instance — insert the instance row,
 then one If-Match replace per episode (1 + 5 activities), the inline history growing to the size devhost's rows
@@ -16,6 +18,7 @@ same SDK and transport settings. Rounds alternate which goes first. Target: devh
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -35,15 +38,6 @@ from azure.data.tables.aio import TableClient
 
 from scripts.localstack import start_azurite, start_devhost
 
-POLL_SECONDS = 0.1
-
-
-def _option(argv: list[str], name: str, default: int) -> int:
-    for arg in argv:
-        if arg.startswith(f"--{name}="):
-            return int(arg.split("=", 1)[1])
-    return default
-
 
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
@@ -51,7 +45,9 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-async def _run(base_url: str, devhost_pid: int, instances: int, concurrency: int) -> dict[str, float]:
+async def _run(
+    base_url: str, devhost_pid: int, instances: int, concurrency: int, poll_seconds: float = 0.5
+) -> dict[str, float]:
     started: dict[str, float] = {}
     completed: dict[str, float] = {}
     failed: set[str] = set()
@@ -71,7 +67,7 @@ async def _run(base_url: str, devhost_pid: int, instances: int, concurrency: int
 
         async def poll() -> None:
             while len(completed) + len(failed) < instances:
-                await asyncio.sleep(POLL_SECONDS)
+                await asyncio.sleep(poll_seconds)
                 async with http.get("/durabletask/instances/?runtimeStatus=Completed,Failed") as response:
                     now = time.perf_counter()
                     for record in await response.json():
@@ -151,7 +147,7 @@ async def _storage_only(connection_string: str, instances: int, concurrency: int
     return instances / elapsed
 
 
-def _devhost_round(ports: Any, logs: Path, instances: int, concurrency: int) -> dict[str, float]:
+def _devhost_round(ports: Any, logs: Path, instances: int, concurrency: int, poll: float) -> dict[str, float]:
     env = {
         "AzureWebJobsStorage": ports.connection_string,
         "DEVHOST_TASK_HUB": "BenchHub",
@@ -161,7 +157,7 @@ def _devhost_round(ports: Any, logs: Path, instances: int, concurrency: int) -> 
     try:
         host = psutil.Process(devhost.process.pid)
         cpu_before = sum(host.cpu_times()[:2])
-        result = asyncio.run(_run(base_url, devhost.process.pid, instances, concurrency))
+        result = asyncio.run(_run(base_url, devhost.process.pid, instances, concurrency, poll))
         result["devhost_cpu_seconds"] = round(sum(host.cpu_times()[:2]) - cpu_before, 1)
         result["row_sizes"] = asyncio.run(_row_sizes(ports.connection_string))
     finally:
@@ -170,9 +166,13 @@ def _devhost_round(ports: Any, logs: Path, instances: int, concurrency: int) -> 
 
 
 def main(argv: list[str]) -> int:
-    instances = _option(argv, "instances", 500)
-    concurrency = _option(argv, "concurrency", 64)
-    rounds = _option(argv, "rounds", 2)
+    parser = argparse.ArgumentParser(prog="bench durable")
+    parser.add_argument("--instances", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--poll-ms", type=int, default=500)
+    args = parser.parse_args(argv)
+    instances, concurrency, rounds, poll = args.instances, args.concurrency, args.rounds, args.poll_ms / 1000
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-durable-") as tmp:
         logs = Path(tmp)
@@ -182,9 +182,9 @@ def main(argv: list[str]) -> int:
                 if number % 2:  # alternate which runs first; the first round sizes the baseline's rows
                     sizes = results[-1]["row_sizes"]
                     storage = asyncio.run(_storage_only(ports.connection_string, instances, concurrency, sizes))
-                    result = _devhost_round(ports, logs, instances, concurrency)
+                    result = _devhost_round(ports, logs, instances, concurrency, poll)
                 else:
-                    result = _devhost_round(ports, logs, instances, concurrency)
+                    result = _devhost_round(ports, logs, instances, concurrency, poll)
                     sizes = result["row_sizes"]
                     storage = asyncio.run(_storage_only(ports.connection_string, instances, concurrency, sizes))
             finally:
