@@ -12,7 +12,8 @@ alternates from round to round, these child processes:
 - the pipeline's packaging of a staged installer (`member_from_stream` with its CRC-32 known) into a blob file;
 - the same staged packaging pinned to one CPU, writing to tmpfs (/dev/shm) so that the kernel's disk writeback
   does not run on that CPU, and the one-core floor pinned to the same CPU: AES-256-CBC + SHA-256 + HMAC-SHA256
-  over the same number of bytes from one in-memory buffer (no I/O, no zip, no threads).
+  over the same number of bytes from one in-memory buffer (no I/O, no zip, no threads), then the same loop with
+  the file read into that buffer and the ciphertext written to tmpfs (the floor with the I/O every packager pays).
 
 Wall time is the child's, from start to exit (interpreter start-up included); peak RSS is the child's own
 (bench/procs.py). The one-core comparison uses the time measured inside the child, like the floor's, so
@@ -37,23 +38,32 @@ from bench.procs import Run, load_average, run, summary
 CHUNK = 1024 * 1024
 
 
-def _floor(size: int) -> int:
-    """AES-256-CBC + SHA-256 + HMAC-SHA256 over `size` bytes of one buffer, on this thread only."""
+def _floor(size: int, installer: Path, out: Path) -> int:
+    """AES-256-CBC + SHA-256 + HMAC-SHA256 over `size` bytes of one buffer, on this thread only; then the same
+    again with the file read into the buffer and the ciphertext written to `out` (the I/O any packager pays)."""
     import hashlib
     import hmac
 
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-    plain = memoryview(os.urandom(CHUNK))
+    plain = memoryview(bytearray(os.urandom(CHUNK)))
     cipher_out = memoryview(bytearray(CHUNK + 16))
-    cipher = Cipher(algorithms.AES(os.urandom(32)), modes.CBC(os.urandom(16))).encryptor()
-    digest, mac = hashlib.sha256(), hmac.new(os.urandom(32), b"", "sha256")
-    start = time.perf_counter()
-    for _ in range(size // CHUNK):
-        digest.update(plain)
-        produced = cipher.update_into(plain, cipher_out)
-        mac.update(cipher_out[:produced])
-    print(f"{time.perf_counter() - start:.6f}")
+    timings = []
+    for with_io in (False, True):
+        cipher = Cipher(algorithms.AES(os.urandom(32)), modes.CBC(os.urandom(16))).encryptor()
+        digest, mac = hashlib.sha256(), hmac.new(os.urandom(32), b"", "sha256")
+        start = time.perf_counter()
+        with open(installer, "rb", buffering=0) as source, open(out, "wb", buffering=0) as sink:
+            for _ in range(size // CHUNK):
+                if with_io:
+                    source.readinto(plain)
+                digest.update(plain)
+                produced = cipher.update_into(plain, cipher_out)
+                mac.update(cipher_out[:produced])
+                if with_io:
+                    sink.write(cipher_out[:produced])
+        timings.append(time.perf_counter() - start)
+    print(f"{timings[0]:.6f} {timings[1]:.6f}")
     return 0
 
 
@@ -111,7 +121,7 @@ def _round(work: Path, installer: Path, crc: int, flip: bool) -> dict[str, Run]:
     out = Path(name)
     staged_memory = [python, "-m", "bench.intune_pack", "--staged", str(installer), str(crc), str(out)]
     one_core = [
-        ("floor", [python, "-m", "bench.intune_pack", "--floor", str(size)]),
+        ("floor", [python, "-m", "bench.intune_pack", "--floor", str(size), str(installer), str(out)]),
         ("staged-1cpu", staged_memory),
     ]
     for name, argv in reversed(one_core) if flip else one_core:
@@ -141,7 +151,8 @@ def _report(size_mib: int, runs: dict[str, list[Run]]) -> dict[str, float]:
     def seconds(name: str) -> list[float]:
         return [r.seconds for r in runs[name]]
 
-    floor = [float(r.stdout) for r in runs["floor"]]
+    floor = [float(r.stdout.split()[0]) for r in runs["floor"]]
+    floor_io = [float(r.stdout.split()[1]) for r in runs["floor"]]
     labels = {
         "openssl": "openssl enc -aes-256-cbc -bufsize 1M",
         "cli": "greenlight intune pack (CLI)",
@@ -154,6 +165,7 @@ def _report(size_mib: int, runs: dict[str, list[Run]]) -> dict[str, float]:
         print(f"  {label:<38} {summary(seconds(name))}  peak RSS {rss:.1f} MiB")
     print(f"  {'  the same, in process (no start-up)':<38} {summary([float(r.stdout) for r in runs['staged-1cpu']])}")
     print(f"  {'one-core floor (AES+SHA+HMAC, in memory)':<38} {summary(floor)}")
+    print(f"  {'  the same + file read + tmpfs write':<38} {summary(floor_io)}")
     cli = [c / o for c, o in zip(seconds("cli"), seconds("openssl"), strict=True)]
     staged = [c / o for c, o in zip(seconds("staged"), seconds("openssl"), strict=True)]
     in_process = [float(r.stdout) for r in runs["staged-1cpu"]]
@@ -161,6 +173,8 @@ def _report(size_mib: int, runs: dict[str, list[Run]]) -> dict[str, float]:
     print(f"  CLI / openssl:            {summary(cli, 'x')} (target <= 1.3x)")
     print(f"  staged / openssl:         {summary(staged, 'x')}")
     print(f"  1 CPU staged / floor:     {summary(one, 'x')} (target <= 1.15x)")
+    one_io = [c / f for c, f in zip(in_process, floor_io, strict=True)]
+    print(f"  1 CPU staged / floor+I/O: {summary(one_io, 'x')}")
     mib = size_mib
     return {
         "size": size_mib,
@@ -206,11 +220,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sizes", help="comma-separated sizes in MiB (instead of --size-mib), e.g. for --plot")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--plot", type=Path, help="write throughput vs size to this PNG")
-    parser.add_argument("--floor", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--floor", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--staged", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.floor:
-        return _floor(args.floor)
+        return _floor(int(args.floor[0]), Path(args.floor[1]), Path(args.floor[2]))
     if args.staged:
         return _staged(Path(args.staged[0]), int(args.staged[1]), Path(args.staged[2]))
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.size_mib]
