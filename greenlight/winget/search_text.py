@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import array
 import bisect
+import itertools
+from collections.abc import Iterable
 
 _SEP = 0  # the field separator's byte value
 _SEP_BYTE = b"\x00"
@@ -24,13 +26,13 @@ _FEW = 256  # up to this many matches per blob are ranked one by one
 
 def joined(records: list[str]) -> tuple[bytes, array.array]:
     """One UTF-8 blob of all records, and each record's start offset (plus the end) for bisect."""
-    encoded = [record.encode("utf-8") for record in records]
-    starts = array.array("Q", [0])
-    total = 0
-    for record in encoded:
-        total += len(record)
-        starts.append(total)
-    return b"".join(encoded), starts
+    text = "".join(records)
+    blob = text.encode("utf-8")
+    if len(blob) == len(text):  # ASCII only (the common case): byte offsets are character offsets
+        lengths: Iterable[int] = map(len, records)
+    else:
+        lengths = (len(record.encode("utf-8")) for record in records)
+    return blob, array.array("Q", itertools.accumulate(lengths, initial=0))
 
 
 class SearchText:
