@@ -189,7 +189,7 @@ class SourceIndex:
         fields = {value: f"\x00{value.lower()}" for value in {*_distinct(tags), *_distinct(commands)}}
         self._folded = dict(zip(reversed(lowered), range(len(lowered) - 1, -1, -1), strict=True))
         main = [
-            f"\x00{low}\x00{name.lower()}\x00{(moniker or '').lower()}\x00"
+            f"\x00{low}\x00{name}\x00{moniker or ''}\x00"  # SearchText lower-cases the whole text at once
             for low, name, moniker in zip(lowered, columns.names, columns.monikers, strict=True)
         ]
         extras = [
@@ -267,11 +267,8 @@ class SourceIndex:
     def publishers(self) -> dict[int, str]:
         """Normalised publisher per package rowid (the V2 index keeps no display spelling)."""
         self._require_v2()
-        found: dict[int, str] = {}
-        pool: dict[str, str] = {}  # one string per publisher, not one per package
-        for package, publisher in self._db.execute(PUBLISHERS_SQL):
-            found.setdefault(package, pool.setdefault(publisher, publisher))
-        return found
+        rows = self._db.execute(PUBLISHERS_SQL).fetchall()
+        return dict(reversed(rows))  # reversed: a package's first publisher wins, as a setdefault loop would
 
     def close(self) -> None:
         self._db.close()

@@ -25,13 +25,15 @@ _FEW = 256  # up to this many matches per blob are ranked one by one
 
 
 def joined(records: list[str]) -> tuple[bytes, array.array]:
-    """One UTF-8 blob of all records, and each record's start offset (plus the end) for bisect."""
-    text = "".join(records)
+    """One lower-cased UTF-8 blob of all records, and each record's start offset (plus the end) for bisect."""
+    text = "".join(records).lower()  # one call, not one per field
     blob = text.encode("utf-8")
-    if len(blob) == len(text):  # ASCII only (the common case): byte offsets are character offsets
+    if len(blob) == len(text) == sum(map(len, records)):  # ASCII, and lower-casing kept every record's length
         lengths: Iterable[int] = map(len, records)
     else:
-        lengths = (len(record.encode("utf-8")) for record in records)
+        lowered = [record.lower().encode("utf-8") for record in records]
+        blob = b"".join(lowered)
+        lengths = map(len, lowered)
     return blob, array.array("Q", itertools.accumulate(lengths, initial=0))
 
 

@@ -75,3 +75,11 @@ def test_lookups_give_complete_packages_and_the_load_tracks_few_objects(built, s
     assert package == IndexPackage(**vars(package)) and hash(package) == hash(IndexPackage(**vars(package)))
     with pytest.raises(dataclasses.FrozenInstanceError):
         package.name = "changed"  # type: ignore[misc]
+
+
+def test_records_whose_lower_case_is_longer_keep_their_offsets() -> None:
+    main = ["\x00a.one\x00İSTANBUL\x00\x00", "\x00b.two\x00Two\x00two\x00", "\x00c.three\x00K\u212aL\x00\x00"]
+    text = SearchText(main, ["", "\x00x\x00", ""])
+    assert text.ranked("two", [], 5) == [(1, 1)]  # exact name, in the record after the longer one
+    assert text.ranked("stanbul", [], 5) == [(3, 0)]
+    assert text.ranked("kk", [], 5) == [(2, 2)]  # a prefix: the Kelvin sign lower-cases to an ASCII k
