@@ -1,4 +1,6 @@
-"""`python -m bench [NAME ...]`: run the named benchmarks (all by default). Add a line to BENCHES for a new one."""
+"""`python -m bench [NAME ...] [OPTIONS]`: run the named benchmarks (all by default), options after the names.
+
+Add a line to BENCHES for a new one."""
 
 from __future__ import annotations
 
@@ -16,8 +18,19 @@ BENCHES = {
 }
 
 
+def split_names(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Leading bench names, then options for them (`--size-mib 64` and `--size-mib=64` alike)."""
+    names: list[str] = []
+    for position, arg in enumerate(argv):
+        if arg.startswith("-"):
+            return names, argv[position:]
+        names.append(arg)
+    return names, []
+
+
 def main(argv: list[str]) -> int:
-    names = [a for a in argv if not a.startswith("-")] or list(BENCHES)
+    names, options = split_names(argv)
+    names = names or list(BENCHES)
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHES)}", file=sys.stderr)
@@ -25,7 +38,7 @@ def main(argv: list[str]) -> int:
     status = 0
     for name in names:
         print(f"== bench {name}", flush=True)
-        status |= importlib.import_module(BENCHES[name]).main([a for a in argv if a.startswith("-")])
+        status |= importlib.import_module(BENCHES[name]).main(options)
     return status
 
 

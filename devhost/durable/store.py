@@ -23,6 +23,7 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.core.pipeline.transport import AioHttpTransport
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
@@ -91,9 +92,17 @@ def _unpack(entity: dict[str, Any], prefix: str) -> str:
     return "".join(parts)
 
 
+def _is_loopback(connection_string: str) -> bool:
+    text = connection_string.lower()
+    return "usedevelopmentstorage=true" in text or "://127.0.0.1" in text or "://localhost" in text
+
+
 class DurableStore:
     def __init__(self, connection_string: str, table_name: str) -> None:
-        self._table = TableClient.from_connection_string(connection_string, table_name=table_name)
+        # Storage on loopback (Azurite) needs no proxy or .netrc, and with environment settings on, the SDK and
+        # aiohttp look them up again on every request; a remote account keeps the environment's proxy settings.
+        transport = AioHttpTransport(use_env_settings=not _is_loopback(connection_string))
+        self._table = TableClient.from_connection_string(connection_string, table_name=table_name, transport=transport)
 
     async def open(self) -> None:
         try:

@@ -6,7 +6,10 @@ blob. Block ids are base64 of `gl{build identity}{index:06d}`: fixed length (Azu
 content keys and the archive plan, so a resumed upload reuses only blocks that the same keys and the same
 plaintext layout produced, never a block of another attempt.
 
-Memory: at most `in_flight` blocks are held while they upload, plus the one being filled.
+Memory: each block is encrypted into a reused buffer — the one copy of its bytes — and sent as slices of it; the
+buffer goes back to a pool the moment its Put Block is answered, whatever httpx objects are still alive. At most
+MAX_BLOCK_BUFFERS blocks are held (on their way or being filled; fewer if `in_flight` + 1 is smaller), so memory
+is bounded whatever `in_flight` says: 6 MiB blocks, 24 MiB of buffers.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import datetime as dt
 import logging
 import random
 import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote
@@ -31,7 +34,9 @@ from greenlight.intune.errors import UploadError
 
 log = logging.getLogger(__name__)
 BLOCK_SIZE = 6 * 1024 * 1024
+MAX_BLOCK_BUFFERS = 4  # blocks held at once (sending + the one being filled), whatever in_flight says: 24 MiB
 RETRYABLE = {408, 429, 500, 502, 503, 504}
+_SLICE = 256 * 1024  # what the body hands httpx at a time (it copies each slice once more into TLS records)
 
 
 class SasSource(Protocol):
@@ -53,6 +58,46 @@ class UploadStats:
 
 def block_id(prefix: str, index: int) -> str:
     return base64.b64encode(f"{prefix}{index:06d}".encode()).decode()
+
+
+class _BlockBody:
+    """One request's body: slices of the block's buffer, no copy. It lets go of the buffer as soon as it has
+    been read, so a request or response object kept alive (until a collection, or in an exception) holds
+    nothing big."""
+
+    def __init__(self, data: memoryview) -> None:
+        self._data: memoryview | None = data
+
+    async def __aiter__(self) -> AsyncIterator[memoryview]:
+        data, self._data = self._data, None
+        if data is None:
+            raise RuntimeError("a block body is sent once; each attempt makes its own")
+        for start in range(0, len(data), _SLICE):
+            yield data[start : start + _SLICE]
+
+
+class _CiphertextCursor:
+    """Copies the encrypted stream into block buffers; keeps the part of a chunk that did not fit."""
+
+    def __init__(self, chunks: Iterator[memoryview]) -> None:
+        self.chunks = chunks
+        self._pending = memoryview(b"")
+
+    def fill(self, buffer: bytearray) -> int:
+        """Fill `buffer` (the last block: partly); 0 at the end. Runs in a worker thread."""
+        view = memoryview(buffer)
+        filled = 0
+        while filled < len(view):
+            if not self._pending:
+                chunk = next(self.chunks, None)
+                if chunk is None:
+                    break
+                self._pending = chunk
+            count = min(len(self._pending), len(view) - filled)
+            view[filled : filled + count] = self._pending[:count]
+            self._pending = self._pending[count:]
+            filled += count
+        return filled
 
 
 class BlockUploader:
@@ -85,14 +130,19 @@ class BlockUploader:
             url, expires = await self._sas.renew(url)
         return url
 
-    async def _call(self, method: str, query: str, content: bytes | None = None) -> httpx.Response:
+    async def _call(self, method: str, query: str, content: bytes | memoryview | None = None) -> httpx.Response:
         """One blob call with retries: connection drops, 5xx/429 (Retry-After), and 403 from an expired SAS."""
         for attempt in range(1, self._max_attempts + 1):
             url = await self._url()
+            headers = {"x-ms-version": "2016-05-31"}
+            body: bytes | _BlockBody | None = None
+            if isinstance(content, memoryview):
+                body = _BlockBody(content)
+                headers["Content-Length"] = str(len(content))
+            else:
+                body = content
             try:
-                response = await self._http.request(
-                    method, f"{url}&{query}", content=content, headers={"x-ms-version": "2016-05-31"}
-                )
+                response = await self._http.request(method, f"{url}&{query}", content=body, headers=headers)
             except httpx.TransportError as error:
                 log.info("blob %s failed (%s); retry %d", query.split("&")[0], type(error).__name__, attempt)
             else:
@@ -124,7 +174,7 @@ class BlockUploader:
             if block.findtext("Name")
         }
 
-    async def put_block(self, block: str, data: bytes) -> None:
+    async def put_block(self, block: str, data: bytes | memoryview) -> None:
         await self._call("PUT", f"comp=block&blockid={quote(block, safe='')}", data)
         self.stats.blocks_uploaded += 1
         self.stats.bytes_uploaded += len(data)
@@ -134,73 +184,58 @@ class BlockUploader:
         body += "".join(f"<Latest>{b}</Latest>" for b in blocks) + "</BlockList>"
         await self._call("PUT", "comp=blocklist", body.encode())
 
-    def _fill(self, chunks: Iterator[bytes], carry: bytearray) -> bytes | None:
-        """Next block of exactly block_size bytes (the last one shorter); runs in a worker thread."""
-        while len(carry) < self.block_size:
-            chunk = next(chunks, None)
-            if chunk is None:
-                break
-            carry += chunk
-        if not carry:
-            return None
-        block = bytes(carry[: self.block_size])
-        del carry[: self.block_size]
-        return block
-
     async def upload(self, build: ContentBuild) -> EncryptionInfo:
         """Stream `build` to the blob and commit the block list; returns the encryption info for Graph's commit."""
         prefix = "gl" + build.identity()
         existing = await self.existing_blocks()
-        chunks = build.ciphertext()
-        carry = bytearray()
+        chunks = build.ciphertext_views()
+        cursor = _CiphertextCursor(chunks)
+        buffers = min(self._in_flight + 1, MAX_BLOCK_BUFFERS)
+        free: asyncio.Queue[bytearray] = asyncio.Queue()
+        for _ in range(buffers):  # allocated here, reused for every block
+            free.put_nowait(bytearray(self.block_size))
         slots = asyncio.Semaphore(self._in_flight)
         tasks: set[asyncio.Task[None]] = set()
         ids = [block_id(prefix, 0)]
-        failure: BaseException | None = None
-
         errors: list[BaseException] = []
 
-        async def send(block: str, data: bytes) -> None:
+        async def send(block: str, buffer: bytearray, size: int) -> None:
             try:
-                await self.put_block(block, data)
+                await self.put_block(block, memoryview(buffer)[:size])
             except Exception as error:  # noqa: BLE001 - re-raised by the producer loop below
                 errors.append(error)
             finally:
+                free.put_nowait(buffer)
                 slots.release()
 
         try:
-            index = 0
             while True:
-                await slots.acquire()
-                data = await asyncio.to_thread(self._fill, chunks, carry)
-                if data is None:
-                    slots.release()
-                    break
-                index += 1
-                block = block_id(prefix, index)
-                ids.append(block)
-                if existing.get(block) == len(data):
-                    self.stats.blocks_reused += 1
-                    slots.release()
-                    continue
-                task = asyncio.create_task(send(block, data))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
+                buffer = await free.get()
+                size = await asyncio.to_thread(cursor.fill, buffer)
                 if errors:
                     raise errors[0]
+                if not size:
+                    break
+                block = block_id(prefix, len(ids))
+                ids.append(block)
+                if existing.get(block) == size:
+                    self.stats.blocks_reused += 1
+                    free.put_nowait(buffer)
+                    continue
+                await slots.acquire()
+                task = asyncio.create_task(send(block, buffer, size))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
             await asyncio.gather(*tasks)
             if errors:
                 raise errors[0]
-        except BaseException as error:
-            failure = error
+        except BaseException:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            chunks.close()
             raise
         finally:
-            if failure is None:
-                chunks.close()
+            chunks.close()
         info = build.info
         if existing.get(ids[0]) != len(info.header):
             await self.put_block(ids[0], info.header)

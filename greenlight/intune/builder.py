@@ -2,7 +2,9 @@
 
 The plan (`ContentBuild`) knows the plaintext and encrypted sizes before the first byte is read, because Graph
 wants both when the content file entry is created. `ciphertext()` then yields the blob's bytes after its 48-byte
-header; the header (mac ‖ iv) is available from `info` once the stream is exhausted.
+header; the header (mac ‖ iv) is available from `info` once the stream is exhausted. `ciphertext_views()` yields
+the same bytes as views of reused buffers (no allocation or copy per chunk), for consumers that write or copy
+each chunk before asking for the next: the file writers and the block uploader.
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ def member_from_stream(
 class ContentBuild:
     """One encryption of one inner zip. Single use: iterate `ciphertext()` once, then read `info`."""
 
-    def __init__(self, archive: StoredZip, keys: ContentKeys | None = None, *, parallel: bool = True) -> None:
+    def __init__(self, archive: StoredZip, keys: ContentKeys | None = None, *, parallel: bool | None = None) -> None:
+        """`parallel`: hash on a second thread (None: when this process has two or more CPUs)."""
         self.archive = archive
         self.keys = keys or ContentKeys.generate()
         self.unencrypted_size = archive.size
@@ -97,25 +100,31 @@ class ContentBuild:
 
     def ciphertext(self) -> Iterator[bytes]:
         """Yield the blob bytes from offset 48 to the end, in order."""
+        for view in self.ciphertext_views():
+            yield bytes(view)
+
+    def ciphertext_views(self) -> Iterator[memoryview]:
+        """As `ciphertext()`, but each chunk is a view valid only until the next one is asked for."""
         if self._started:
             raise RuntimeError("a ContentBuild streams once; create a new one with the same keys to repeat it")
         self._started = True
-        with StreamEncryptor(self.keys, parallel=self._parallel) as encryptor:
-            for chunk in self.archive.stream():
-                out = encryptor.update(chunk)
-                if out:
-                    yield out
-            if encryptor.plaintext_length != self.unencrypted_size:
-                raise ContentSourceError("the inner zip came out a different size than planned")
-            tail, self._info = encryptor.finalize()
-            yield tail
+        reader = self.archive.reader()
+        try:
+            with StreamEncryptor(self.keys, parallel=self._parallel) as encryptor:
+                chunks = encryptor.encrypt_chunks(reader.readinto, self.archive.chunk_size, self.unencrypted_size)
+                for view in chunks:
+                    if encryptor.info is not None:
+                        self._info = encryptor.info
+                    yield view
+        finally:
+            reader.close()
 
 
 def write_blob(build: ContentBuild, sink: BinaryIO) -> EncryptionInfo:
     """Write the whole blob to a seekable sink: placeholder header, ciphertext, then the real header at offset 0."""
     start = sink.tell()
     sink.write(b"\0" * HEADER_SIZE)
-    for chunk in build.ciphertext():
+    for chunk in build.ciphertext_views():
         sink.write(chunk)
     end = sink.tell()
     sink.seek(start)

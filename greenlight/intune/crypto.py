@@ -5,9 +5,11 @@ The encryptor streams: ciphertext comes out as plaintext goes in, and the MAC (t
 known only at the end — callers put the 48-byte header in place afterwards (file: patch offset 0; block blob:
 upload it last, list it first).
 
-Speed: AES-CBC encryption is serial, so it runs on the calling thread while one helper thread keeps the two
-SHA-256 passes (plaintext digest, HMAC over ciphertext) going in parallel; OpenSSL and hashlib release the GIL.
-The queue between them is bounded, so memory stays at a few chunks whatever the content size.
+Speed: AES-CBC encryption is serial and runs on the calling thread. With two or more CPUs, one helper thread
+(the hash lane) runs the two SHA-256 passes (plaintext digest, HMAC over ciphertext) beside it; OpenSSL and
+hashlib release the GIL. On one CPU a second thread buys nothing and its hand-offs cost, so everything runs
+inline. `encrypt_chunks` encrypts into a small ring of reused buffers (no allocation or copy per chunk); the
+hash lane hands each buffer back when it is hashed, so memory stays at a few chunks whatever the content size.
 """
 
 from __future__ import annotations
@@ -15,17 +17,30 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
+import os
 import queue
 import secrets
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from greenlight.intune.errors import ContentSourceError
+
 PROFILE = "ProfileVersion1"
 DIGEST_ALGORITHM = "SHA256"
 HEADER_SIZE = 48
-_QUEUE_DEPTH = 8
+_RING = 3  # chunk buffers in use at once with a hash lane: one being encrypted, the others being hashed
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. `taskset`), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def encrypted_size(plaintext_size: int) -> int:
@@ -127,43 +142,50 @@ def _b64_field(body: dict[str, str], name: str, length: int) -> bytes:
     return raw
 
 
-class _HashWorker(threading.Thread):
-    """Runs SHA-256(plaintext) and HMAC(iv ‖ ciphertext) beside the encryption, in stream order."""
+class _HashLane(threading.Thread):
+    """SHA-256(plaintext) and HMAC(iv ‖ ciphertext) beside the encryption, in stream order. Every job is
+    answered on `done` once hashed: that is what lets the producer reuse (or drop) the job's buffers."""
 
-    def __init__(self, mac_key: bytes, iv: bytes) -> None:
+    def __init__(self, digest: hashlib._Hash, mac: hmac.HMAC) -> None:
         super().__init__(name="intune-content-hash", daemon=True)
-        self.digest = hashlib.sha256()
-        self.mac = hmac.new(mac_key, iv, "sha256")
-        self.jobs: queue.Queue[tuple[int, bytes] | None] = queue.Queue(maxsize=_QUEUE_DEPTH)
+        self.digest = digest
+        self.mac = mac
+        self.jobs: queue.SimpleQueue[tuple[memoryview | bytes, memoryview | bytes] | None] = queue.SimpleQueue()
+        self.done: queue.SimpleQueue[bool] = queue.SimpleQueue()
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        # Keeps draining after an error so a producer blocked on put() is never stuck.
+        # Keeps answering after an error so a producer waiting on `done` is never stuck.
         while (job := self.jobs.get()) is not None:
-            if self.error is not None:
-                continue
-            kind, data = job
-            try:
-                (self.digest if kind == 0 else self.mac).update(data)
-            except BaseException as error:  # noqa: BLE001 - handed to the producer thread, which re-raises it
-                self.error = error
+            if self.error is None:
+                try:
+                    self.digest.update(job[0])
+                    self.mac.update(job[1])
+                except BaseException as error:  # noqa: BLE001 - handed to the producer thread, which re-raises it
+                    self.error = error
+            self.done.put(True)
 
 
 class StreamEncryptor:
-    """Feed plaintext with `update`, collect the ciphertext it returns, then `finalize` for the tail + info.
+    """Encrypt a stream: `encrypt_chunks(readinto)` (buffers reused, the fast path), or `update` per piece of
+    plaintext and then `finalize` for the tail + info.
 
-    Call `close()` (or use as a context manager) if the stream is abandoned, to stop the helper thread.
+    `parallel`: None picks a hash lane when this process has two or more CPUs. Call `close()` (or use as a
+    context manager) if the stream is abandoned, to stop the lane.
     """
 
-    def __init__(self, keys: ContentKeys, *, parallel: bool = True) -> None:
+    def __init__(self, keys: ContentKeys, *, parallel: bool | None = None) -> None:
         self.keys = keys
         self._cipher = Cipher(algorithms.AES(keys.encryption_key), modes.CBC(keys.iv)).encryptor()
+        self._digest = hashlib.sha256()
+        self._mac = hmac.new(keys.mac_key, keys.iv, "sha256")
         self._length = 0
-        self._worker = _HashWorker(keys.mac_key, keys.iv)
-        self._parallel = parallel
+        self._lane = _HashLane(self._digest, self._mac) if _parallel(parallel) else None
+        self._outstanding = 0  # jobs handed to the lane and not answered yet
         self._done = False
-        if parallel:
-            self._worker.start()
+        self.info: EncryptionInfo | None = None
+        if self._lane is not None:
+            self._lane.start()
 
     def __enter__(self) -> StreamEncryptor:
         return self
@@ -175,39 +197,69 @@ class StreamEncryptor:
     def plaintext_length(self) -> int:
         return self._length
 
-    def _hash(self, kind: int, data: bytes) -> None:
-        if not data:
+    def _hash(self, plaintext: memoryview | bytes, ciphertext: memoryview | bytes, *, keep: int) -> None:
+        """Hash both, inline or on the lane; with a lane, return once at most `keep` jobs are outstanding."""
+        if self._lane is None:
+            self._digest.update(plaintext)
+            self._mac.update(ciphertext)
             return
-        if self._parallel:
-            if self._worker.error is not None:
-                raise self._worker.error
-            self._worker.jobs.put((kind, data))
-        else:
-            (self._worker.digest if kind == 0 else self._worker.mac).update(data)
+        self._lane.jobs.put((plaintext, ciphertext))
+        self._outstanding += 1
+        self._wait(keep)
+
+    def _wait(self, keep: int) -> None:
+        assert self._lane is not None
+        while self._outstanding > keep:
+            self._lane.done.get()
+            self._outstanding -= 1
+        if self._lane.error is not None:
+            raise self._lane.error
 
     def update(self, plaintext: bytes) -> bytes:
         if self._done:
             raise RuntimeError("encryptor already finalized")
         self._length += len(plaintext)
-        self._hash(0, plaintext)
         ciphertext = self._cipher.update(plaintext)
-        self._hash(1, ciphertext)
+        self._hash(plaintext, ciphertext, keep=_RING)  # immutable bytes: the lane may hold them
         return ciphertext
+
+    def encrypt_chunks(
+        self, readinto: Callable[[memoryview], int], chunk_size: int, expected_length: int | None = None
+    ) -> Iterator[memoryview]:
+        """Ciphertext of everything `readinto` fills (it fills its buffer fully until the end), tail included;
+        `info` is set before the tail is yielded. Each view is valid until the next one is asked for."""
+        if self._done:
+            raise RuntimeError("encryptor already finalized")
+        depth = 1 if self._lane is None else _RING
+        ring = [(memoryview(bytearray(chunk_size)), memoryview(bytearray(chunk_size + 16))) for _ in range(depth)]
+        for plain, cipher in itertools.cycle(ring):
+            if self._lane is not None:
+                self._wait(depth - 1)  # this slot's previous job is hashed (jobs are answered in order)
+            count = readinto(plain)
+            if not count:
+                break
+            self._length += count
+            produced = self._cipher.update_into(plain[:count], cipher)
+            self._hash(plain[:count], cipher[:produced], keep=depth)
+            if produced:
+                yield cipher[:produced]
+        if expected_length is not None and self._length != expected_length:
+            raise ContentSourceError("the inner zip came out a different size than planned")
+        tail, self.info = self.finalize()
+        yield memoryview(tail)
 
     def finalize(self) -> tuple[bytes, EncryptionInfo]:
         """Pad (PKCS#7), return the last ciphertext bytes and the complete EncryptionInfo."""
         pad = 16 - self._length % 16
         tail = self._cipher.update(bytes([pad]) * pad) + self._cipher.finalize()
-        self._hash(1, tail)
+        self._hash(b"", tail, keep=0)
         self.close()
-        if self._worker.error is not None:
-            raise self._worker.error
         info = EncryptionInfo(
             self.keys.encryption_key,
             self.keys.mac_key,
             self.keys.iv,
-            self._worker.mac.digest(),
-            self._worker.digest.digest(),
+            self._mac.digest(),
+            self._digest.digest(),
         )
         return tail, info
 
@@ -215,6 +267,10 @@ class StreamEncryptor:
         if self._done:
             return
         self._done = True
-        if self._parallel:
-            self._worker.jobs.put(None)
-            self._worker.join()
+        if self._lane is not None:
+            self._lane.jobs.put(None)
+            self._lane.join()
+
+
+def _parallel(requested: bool | None) -> bool:
+    return available_cpus() >= 2 if requested is None else requested

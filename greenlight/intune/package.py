@@ -22,7 +22,7 @@ from greenlight.intune.detection_xml import ApplicationInfo
 from greenlight.intune.errors import ContentSourceError
 from greenlight.intune.msi import read_msi
 from greenlight.intune.reader import CONTENTS_PREFIX, DETECTION_PATH
-from greenlight.intune.zipstream import PlannedMember, ZipMember, end_records
+from greenlight.intune.zipstream import PlannedMember, ZipMember, crc32, end_records
 
 
 def _gf2_times(matrix: list[int], vector: int) -> int:
@@ -94,8 +94,8 @@ def write_intunewin(
     blob_start = out.tell()
     out.write(b"\0" * HEADER_SIZE)
     crc_rest = 0
-    for chunk in build.ciphertext():
-        crc_rest = zlib.crc32(chunk, crc_rest)
+    for chunk in build.ciphertext_views():
+        crc_rest = crc32(chunk, crc_rest)
         out.write(chunk)
     info = build.info
     blob_crc = crc32_combine(zlib.crc32(info.header), crc_rest, build.encrypted_size - HEADER_SIZE)

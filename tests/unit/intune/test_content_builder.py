@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from greenlight.intune.builder import ContentBuild, member_from_stream, members_from_folder, write_blob
-from greenlight.intune.crypto import ContentKeys, encrypted_size
+from greenlight.intune.crypto import ContentKeys, StreamEncryptor, encrypted_size
 from greenlight.intune.errors import ContentSourceError
 from greenlight.intune.reader import verify_blob
 from greenlight.intune.zipstream import StoredZip
@@ -112,3 +112,52 @@ def test_member_names_that_escape_the_folder_are_rejected() -> None:
 def test_keys_never_appear_in_repr() -> None:
     keys = ContentKeys.generate()
     assert keys.encryption_key.hex() not in repr(keys) and "fingerprint" in repr(keys)
+
+
+class _ReadOnly(io.RawIOBase):
+    """A stream with read() only (like some network streams): the reader copies instead of reading into."""
+
+    def __init__(self, data: bytes) -> None:
+        self._inner = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        return self._inner.read(min(n, 1000))  # short reads, as sockets give
+
+
+def _members(data: bytes) -> list:
+    return [
+        member_from_stream("a.bin", len(data), lambda: io.BytesIO(data)),
+        member_from_stream("b.bin", len(data), lambda: _ReadOnly(data), crc32=zlib.crc32(data)),
+        member_from_stream("empty.txt", 0, lambda: io.BytesIO(b"")),
+    ]
+
+
+def test_the_reader_gives_the_same_archive_as_the_stream() -> None:
+    data = bytes(range(256)) * 1000
+    streamed = b"".join(StoredZip(_members(data), chunk_size=3000).stream())
+    reader = StoredZip(_members(data), chunk_size=3000).reader()
+    parts, buffer = [], bytearray(4096)
+    while count := reader.readinto(buffer):
+        parts.append(bytes(buffer[:count]))
+    assert b"".join(parts) == streamed
+    assert all(len(part) == 4096 for part in parts[:-1])  # full buffers until the end
+    with zipfile.ZipFile(io.BytesIO(streamed)) as archive:
+        assert archive.testzip() is None and archive.read("b.bin") == data
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_chunked_encryption_equals_piecewise_update(parallel: bool) -> None:
+    keys = ContentKeys.generate()
+    plaintext = bytes(range(256)) * 777
+    source = io.BytesIO(plaintext)
+    with StreamEncryptor(keys, parallel=parallel) as chunked:
+        blob = b"".join(bytes(v) for v in chunked.encrypt_chunks(source.readinto, 4096, len(plaintext)))
+    with StreamEncryptor(keys, parallel=not parallel) as piecewise:
+        pieces = [piecewise.update(plaintext[i : i + 1000]) for i in range(0, len(plaintext), 1000)]
+        tail, info = piecewise.finalize()
+    assert blob == b"".join(pieces) + tail
+    assert chunked.info == info
+    assert _independent_decrypt(info.header + blob, info.to_graph()) == plaintext
