@@ -30,14 +30,16 @@ from bot.cards import (
 from bot.cards.approval import VERB_APPROVE, VERB_REJECT
 from bot.cards.request import VERB_SUBMIT_REQUEST
 from bot.cards.search import MAX_RESULTS, VERB_REQUEST_FORM
-from bot.cards.status import VERB_REVIEW
+from bot.cards.status import VERB_CANCEL, VERB_REVIEW
 from bot.catalog import CatalogUnavailableError
 from bot.commands import HELP_TEXT, CommandKind, parse_command
 from bot.notifier import SentCard, disable_connector_retries
 from bot.references import is_personal, serialize_reference, tenant_of
 from bot.services import BotServices
+from bot.standing import next_step_note, stage_label, stage_view
 from bot.workflow import workflow_of as _workflow
-from greenlight.models import RequestStatus, Verdict
+from greenlight.models import Request, RequestStatus, Verdict
+from greenlight.policy import PackageBlocked
 from greenlight.requests import (
     CatalogUnavailable,
     DecideRequest,
@@ -51,6 +53,7 @@ from greenlight.requests import (
     WorkflowUnavailable,
     request_id_for,
 )
+from greenlight.requests.service import CANCELLABLE, DecisionOutcome
 from greenlight.storage import InvalidKey, NotFound
 
 log = logging.getLogger("greenlight.bot")
@@ -143,6 +146,8 @@ class ApprovalBot(TeamsActivityHandler):
             await self._my_requests(turn_context)
         elif command.kind is CommandKind.PENDING:
             await self._pending(turn_context)
+        elif command.kind is CommandKind.CANCEL:
+            await self._cancel_command(turn_context, command.argument)
         elif command.kind is CommandKind.UNKNOWN:
             await turn_context.send_activity("I did not understand that.\n\n" + HELP_TEXT)
         else:
@@ -185,8 +190,7 @@ class ApprovalBot(TeamsActivityHandler):
         )
 
     async def _one_request(self, turn_context: TurnContext, request_id: str) -> None:
-        """One request with its decision, for its requester or one of its approvers only."""
-        await self._s.approvers.refresh()
+        """One request with its decision and where it stands, for its requester or one of its approvers only."""
         activity = turn_context.activity
         tenant_id, oid = tenant_of(activity), _oid(activity)
         try:
@@ -199,22 +203,60 @@ class ApprovalBot(TeamsActivityHandler):
         ):
             await turn_context.send_activity("I found no request of yours with that id.")
             return
-        decision = await asyncio.to_thread(self._s.decisions.get, request_id, request.stage)
-        await self._send_card(turn_context, request_status_card(request, decision=decision))
+        await self._send_card(turn_context, await self._status_card(request, oid))
+
+    async def _status_card(self, request: Request, oid: str | None) -> dict[str, Any]:
+        decision = await asyncio.to_thread(self._s.decisions.get, request.request_id, request.stage)
+        view = await stage_view(request, self._s.decisions, self._s.references)
+        mine = oid is not None and request.requester_oid.lower() == oid
+        return request_status_card(
+            request, decision=decision, stage=view, cancellable=mine and request.status in CANCELLABLE
+        )
 
     async def _pending(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         tenant_id, oid = tenant_of(activity), _oid(activity)
-        await self._s.approvers.refresh()
         if not tenant_id or not oid:
             await turn_context.send_activity("I could not tell who you are, so I cannot list approvals.")
             return
         page = await asyncio.to_thread(self._s.requests.list_by_status, tenant_id, RequestStatus.PENDING_APPROVAL, 50)
-        mine = [r for r in page.items if await self._s.service.is_approver(r, oid)]
+        mine = [r for r in page.items if await self._waits_on(r, oid)]
         await self._send_card(
             turn_context,
             request_list_card("Waiting for your approval", mine, "Nothing is waiting for you.", reviewable=True),
         )
+
+    async def _waits_on(self, request: Request, oid: str) -> bool:
+        """The request's current stage waits on `oid`: they may decide it and have not yet."""
+        if not await self._s.service.may_decide(request, oid):
+            return False
+        answered = await asyncio.to_thread(self._s.decisions.of_approver, request.request_id, request.stage, oid)
+        return answered is None
+
+    async def _cancel_command(self, turn_context: TurnContext, request_id: str) -> None:
+        result = await self._cancel(turn_context, request_id)
+        if result.error is not None:
+            await turn_context.send_activity(result.error[2])
+        elif result.card is not None:
+            await self._send_card(turn_context, result.card)
+
+    async def _cancel(self, turn_context: TurnContext, request_id: str) -> ActionResult:
+        """The requester cancels (before publishing starts) through the same cancel_request as the API."""
+        activity = turn_context.activity
+        tenant_id, oid = tenant_of(activity) or "", _oid(activity) or ""
+        try:
+            request = await self._s.service.cancel_request(
+                tenant_id, request_id, oid, is_admin=False, workflow=_workflow(turn_context)
+            )
+        except (RequestNotFound, InvalidKey, NotAllowed):
+            return ActionResult(error=(404, "RequestNotFound", "I found no request of yours with that id."))
+        except NotOpen as closed:
+            return ActionResult(
+                error=(409, "NotOpen", f"This request is {closed.status}; it can no longer be cancelled.")
+            )
+        except WorkflowUnavailable:
+            return ActionResult(error=(503, "TryAgain", "Your request is cancelled; I could not tell everyone yet."))
+        return ActionResult(card=request_status_card(request))
 
     # ------------------------------------------------------------------ card actions
 
@@ -276,6 +318,8 @@ class ApprovalBot(TeamsActivityHandler):
             return await self._decide(turn_context, tenant_id, oid, verb, data)
         if verb == VERB_REVIEW:
             return await self._review(tenant_id, oid, _text(data, "requestId"))
+        if verb == VERB_CANCEL:
+            return await self._cancel(turn_context, _text(data, "requestId"))
         return ActionResult(error=(400, "UnknownAction", "This button is not supported any more."))
 
     async def _open_form(self, turn_context: TurnContext, package_id: str) -> ActionResult:
@@ -314,6 +358,9 @@ class ApprovalBot(TeamsActivityHandler):
             return ActionResult(error=(503, "CatalogUnavailable", str(error)))
         except UnknownPackage as error:
             return ActionResult(error=(404, "PackageNotFound", f"{error}. Try `search`."))
+        except PackageBlocked as blocked:
+            message = f"{blocked.package_id} cannot be requested: your organization's policy blocks it."
+            return ActionResult(error=(403, "PackageBlocked", message))
         except IdempotencyKeyReused:
             return ActionResult(error=(409, "AlreadySubmitted", "This form was already submitted; open a new one."))
         except WorkflowUnavailable:
@@ -345,6 +392,7 @@ class ApprovalBot(TeamsActivityHandler):
             verdict=Verdict.APPROVED if verb == VERB_APPROVE else Verdict.REJECTED,
             comment=_text(data, "comment", 300),
             via="teams",
+            stage=data["stage"] if isinstance(data.get("stage"), int) and not isinstance(data["stage"], bool) else None,
         )
         try:
             outcome = await self._s.service.record_decision(command, _workflow(turn_context))
@@ -359,7 +407,7 @@ class ApprovalBot(TeamsActivityHandler):
             return ActionResult(error=(400, "InvalidComment", f"The {problem.field} {problem.message}."))
         except WorkflowUnavailable:
             return ActionResult(error=(503, "TryAgain", "Your decision is saved; press the button again in a minute."))
-        card = decided_card(outcome.request, outcome.decision)
+        card = await self._after_decision(outcome)
         if activity.reply_to_id:
             update = MessageFactory.attachment(CardFactory.adaptive_card(card))
             update.id = activity.reply_to_id
@@ -370,19 +418,37 @@ class ApprovalBot(TeamsActivityHandler):
                 log.warning("could not update the clicked card in place: %s", type(error).__name__)
         return ActionResult(card=card)
 
+    async def _after_decision(self, outcome: DecisionOutcome) -> dict[str, Any]:
+        """The clicked card after a decision: the stage's outcome once settled, else this approver's decision
+        and whom the stage still waits on (rule all)."""
+        request, decision = outcome.request, outcome.settled or outcome.decision
+        label = stage_label(request, decision.stage)
+        if outcome.settled is None:
+            view = await stage_view(request, self._s.decisions, self._s.references)
+            waiting = f"Recorded. The stage still waits on: {', '.join(view.waiting_on)}." if view else "Recorded."
+            return decided_card(request, decision, stage_label=label, note=waiting)
+        note = next_step_note(request, decision.stage) if decision.verdict is Verdict.APPROVED else None
+        return decided_card(request, decision, stage_label=label, note=note)
+
     async def _review(self, tenant_id: str, oid: str, request_id: str) -> ActionResult:
-        await self._s.approvers.refresh()
         try:
             current = await asyncio.to_thread(self._s.requests.get, tenant_id, request_id)
-        except NotFound:
+        except (NotFound, InvalidKey):
             return ActionResult(error=(404, "RequestNotFound", "This request does not exist."))
         request = current.value
+        if await self._waits_on(request, oid):
+            view = await stage_view(request, self._s.decisions, self._s.references)
+            name = await asyncio.to_thread(self._s.references.get, tenant_id, oid) or None
+            return ActionResult(card=approval_card(request, None, view, name.user_name if name else None))
         if not await self._s.service.is_approver(request, oid):
             return ActionResult(error=(403, "NotAllowed", "You are not an approver for this request."))
         decision = await asyncio.to_thread(self._s.decisions.get, request_id, request.stage)
-        if decision is not None:
-            return ActionResult(card=decided_card(request, decision))
-        return ActionResult(card=approval_card(request))
+        mine = await asyncio.to_thread(self._s.decisions.of_approver, request_id, request.stage, oid)
+        if decision is not None or mine is not None:
+            return ActionResult(
+                card=decided_card(request, decision or mine, stage_label=stage_label(request, request.stage))
+            )
+        return ActionResult(error=(409, "NotOpen", f"This request is {request.status}; nothing for you to decide."))
 
 
 def _oid(activity: Activity) -> str | None:

@@ -84,8 +84,10 @@ def settle_status(current: Request, decision: Decision) -> Request | None:
     """The row once `decision` settled its stage: Rejected, Approved after the last stage, else unchanged."""
     if current.status not in OPEN_STATUSES or current.stage != decision.stage:
         return None
-    if decision.verdict is Verdict.APPROVED and current.plan is not None and not stages.is_last_stage(
-        current, decision.stage
+    if (
+        decision.verdict is Verdict.APPROVED
+        and current.plan is not None
+        and not stages.is_last_stage(current, decision.stage)
     ):
         return None
     target = RequestStatus.APPROVED if decision.verdict is Verdict.APPROVED else RequestStatus.REJECTED

@@ -48,6 +48,4 @@ def world() -> World:
     policies.default_approvers = (BOB, CAROL, ALICE)
     service = RequestService(requests, decisions, audit, approvers, catalog, devices, policies=policies)
     steps = RequestSteps(requests, decisions, audit, lambda: notifier, policies)
-    return World(
-        requests, decisions, audit, catalog, devices, RecordingWorkflow(), notifier, service, steps, policies
-    )
+    return World(requests, decisions, audit, catalog, devices, RecordingWorkflow(), notifier, service, steps, policies)
