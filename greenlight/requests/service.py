@@ -28,6 +28,7 @@ from greenlight.requests.errors import (
     IdempotencyKeyReused,
     NotAllowed,
     NotOpen,
+    NotYetOpen,
     RequestNotFound,
     WorkflowUnavailable,
 )
@@ -249,7 +250,7 @@ class RequestService:
             raise NotAllowed("you cannot decide your own request")
         if request.status is RequestStatus.SUBMITTED and request.plan is None:
             await workflow.start(request.tenant_id, request.request_id)  # idempotent: a start that failed earlier
-            raise NotOpen(request.request_id, request.status, "decided yet: its approval is being prepared, retry")
+            raise NotYetOpen(request.request_id, request.status)
         position = request.stage if command.stage is None else command.stage
         earlier = await self._earlier_stage(request, position, oid)
         if earlier is not None:

@@ -87,7 +87,7 @@ class RequestSteps:
             stage = stages.stage_at(request, position)
             name = stage.name if stage is not None else "Approval"
             percent = 10 + (position * 10) // max(count, 1)
-            message = f"Stage {position + 1} of {count}: {name}; waiting for approval"
+            message = "Waiting for an approver" if count <= 1 else f"Stage {position + 1} of {count}: {name}; waiting"
             return dataclasses.replace(
                 request,
                 status=RequestStatus.PENDING_APPROVAL,

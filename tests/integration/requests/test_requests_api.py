@@ -26,6 +26,7 @@ from greenlight.settings import SANDBOX_TENANT_ID
 from greenlight.storage import AuditLog, StorageAccount
 from tests.integration.devhost.conftest import DurableHost, start_host
 from tests.integration.foundation.conftest import api_runtime, mint  # noqa: F401 - fixtures
+from tests.integration.requests.conftest import sandbox_policies
 from tests.support.fakes import FakeDevices, RecordingNotifier
 
 APPROVER = "oid-bob"
@@ -91,7 +92,7 @@ def sandbox_catalog(sandbox, tmp_path_factory):
 
 
 @pytest.fixture
-async def api(api_runtime, mint, workflow_index: FunctionIndex, azurite, sandbox_catalog) -> AsyncIterator[Api]:  # noqa: F811
+async def api(api_runtime, mint, workflow_index: FunctionIndex, azurite, sandbox, sandbox_catalog) -> AsyncIterator[Api]:  # noqa: E501, F811 # fmt: skip
     account = StorageAccount.from_connection_string(azurite.connection_string)
     built = services.build(
         {"GREENLIGHT_ENV": "local", "GREENLIGHT_STORAGE_CONNECTION": azurite.connection_string},
@@ -100,6 +101,7 @@ async def api(api_runtime, mint, workflow_index: FunctionIndex, azurite, sandbox
         devices=FakeDevices("x64"),
         approvers=ConfiguredApprovers(frozenset({APPROVER, "oid-alice"})),
         notifier=lambda: RecordingNotifier([APPROVER]),
+        policies=sandbox_policies(account, sandbox, [APPROVER, "oid-alice"]),
     )
     previous = services.installed()
     services.set_services(built)
