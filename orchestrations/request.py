@@ -156,10 +156,10 @@ def run_stage(
         elif wake is not None and wake.actions:
             if "expire" in wake.actions:
                 return "expired"
+            if "remind" in wake.actions:  # before escalating, so the escalation approvers get one card
+                yield context.call_activity("remind_stage", stage_ref)
             if "escalate" in wake.actions:
                 yield context.call_activity("escalate_stage", stage_ref)
-            if "remind" in wake.actions:
-                yield context.call_activity("remind_stage", stage_ref)
             cursor = wake.at
         # A decision event, or a timer (also a safety net should an event have been lost): read the outcome.
         outcome = yield context.call_activity("decision_of", stage_ref)
