@@ -59,6 +59,7 @@ class Action(StrEnum):
     COMPLETED = "request.completed"
     FAILED = "request.failed"
     EXPIRED = "request.expired"
+    STAGE_APPROVED = "request.stage_approved"  # an approval stage other than the last
 
 
 @dataclass(frozen=True)
@@ -316,6 +317,8 @@ class RequestService:
 
     async def _audit_decision(self, request: Request, decision: Decision, via: str) -> None:
         action = Action.APPROVED if decision.verdict is Verdict.APPROVED else Action.REJECTED
+        if action is Action.APPROVED and request.plan is not None and not stages.is_last_stage(request, decision.stage):
+            action = Action.STAGE_APPROVED  # the request itself is not approved yet
         await asyncio.to_thread(
             self.audit.append_once,
             f"{request.request_id}|decision|{decision.stage}",

@@ -74,6 +74,7 @@ async def test_the_manager_then_every_it_approver_and_the_request_is_approved(wo
     assert isaiah.recorded and isaiah.settled == isaiah.decision
     assert row(world, request_id).status is RequestStatus.APPROVED
     assert [c[2] for c in world.workflow.calls if c[0] == "Decision"] == ["0", "1", "1", "1"]
+    assert world.audit.actions() == ["request.submitted", "request.stage_approved", "request.approved"]
 
 
 async def test_one_rejection_in_a_rule_all_stage_rejects_the_request(world: World) -> None:
