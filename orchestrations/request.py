@@ -117,28 +117,34 @@ def approve(context: df.DurableOrchestrationContext, ref: dict[str, Any], starte
     if plan["outcome"] == "auto_approved":
         moved = yield context.call_activity("auto_approve", {**ref, "reason": plan["reason"]})
         return "approved" if moved["ok"] else moved["status"].lower()
+    # One wait per event for the whole approval, re-armed as events arrive, so no stage leaves one dangling.
+    waits = {name: context.wait_for_external_event(name) for name in (DECISION_EVENT, CANCEL_EVENT)}
     for position in range(len(plan["stages"])):
-        verdict = yield from run_stage(context, ref, plan, position, started)
+        verdict = yield from run_stage(context, ref, plan, position, started, waits)
         if verdict != "approved":
             return verdict
     return "approved"
 
 
 def run_stage(
-    context: df.DurableOrchestrationContext, ref: dict[str, Any], plan: dict[str, Any], position: int, started
+    context: df.DurableOrchestrationContext,
+    ref: dict[str, Any],
+    plan: dict[str, Any],
+    position: int,
+    started: datetime,
+    waits: dict[str, Any],
 ):
-    """One stage: its cards out, then decisions raced against reminders, escalation and expiry."""
+    """One stage: its cards out, then decisions (or a cancel) raced against reminders, escalation and expiry."""
     opened = yield context.call_activity("open_stage", {**ref, "stage": position})
     if opened["status"] != "PendingApproval" or opened["stage"] != position:
         return (yield from decided_before(context, ref, position, opened))
     stage_ref = {**ref, "stage": position}
     timing = Timing.from_json(plan["timing"])
     stage_started = cursor = context.current_utc_datetime
-    decision = context.wait_for_external_event(DECISION_EVENT)
-    cancel = context.wait_for_external_event(CANCEL_EVENT)
     while True:
         wake = next_wakeup(timing, started, stage_started, cursor, context.current_utc_datetime)
         timer = context.create_timer(wake.at if wake else context.current_utc_datetime + APPROVAL_TIMER)
+        decision, cancel = waits[DECISION_EVENT], waits[CANCEL_EVENT]
         winner = yield context.task_any([decision, cancel, timer])
         if winner is not timer:
             timer.cancel()
@@ -147,11 +153,11 @@ def run_stage(
             if status == "Cancelled":
                 yield context.call_activity("set_request_status", {**ref, "status": "Cancelled"})
                 return "cancelled"
-            cancel = context.wait_for_external_event(CANCEL_EVENT)  # stale: the row is not cancelled
+            waits[CANCEL_EVENT] = context.wait_for_external_event(CANCEL_EVENT)  # stale: the row is not cancelled
             continue
         if winner is decision:
-            decision = context.wait_for_external_event(DECISION_EVENT)
-            if event_data(winner.result).get("stage") != position:
+            waits[DECISION_EVENT] = context.wait_for_external_event(DECISION_EVENT)
+            if event_data(decision.result).get("stage") != position:
                 continue  # stale: another stage's event
         elif wake is not None and wake.actions:
             if "expire" in wake.actions:

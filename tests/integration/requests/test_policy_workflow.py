@@ -161,3 +161,15 @@ async def test_a_policy_blocked_after_the_request_fails_it_at_planning(workflows
 
 def _at(value: str) -> datetime:
     return datetime.fromisoformat(value.rstrip("Z")[:26] + "+00:00")
+
+
+async def test_a_cancel_in_the_second_stage_ends_the_workflow_at_once(workflows: Workflows) -> None:
+    w = workflows
+    save_policy(w, TWO_STAGES)
+    request_id = await submit(w)
+    await decide(w, request_id, MEGAN)
+    await w.host.settle()
+    await w.services.service.cancel_request(w.tenant, request_id, ALEX, is_admin=False, workflow=w.workflow())
+    done = await w.host.wait_for(instance_id_for(request_id), RuntimeStatus.COMPLETED)  # no timer had to fire
+    assert json.loads(done.output) == "Cancelled" and row(w, request_id).status is RequestStatus.CANCELLED
+    assert not events_of(done, "TIMER_FIRED")
