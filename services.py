@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greenlight.models import Decision, Request
+from greenlight.policy.directory import DirectoryCache
+from greenlight.policy.service import PolicyService
 from greenlight.publishing import PublishingService
 from greenlight.requests import RequestProgress, RequestService, RequestSteps
 from greenlight.requests.approvers import ApproverDirectory, approver_directory
@@ -31,6 +33,7 @@ from greenlight.storage import (
     ApprovalCardRepository,
     AuditLog,
     DecisionRepository,
+    PolicyRepository,
     RequesterCardRepository,
     RequestRepository,
     StorageAccount,
@@ -45,6 +48,9 @@ class SilentNotifier:
 
     async def send_approval_cards(self, request: Request) -> list[str]:
         log.warning("bot not configured: no approval cards for %s", request.request_id)
+        return []
+
+    async def send_reminders(self, request: Request, approvers: list[str]) -> list[str]:
         return []
 
     async def show_decision(self, request: Request, decision: Decision) -> int:
@@ -78,6 +84,7 @@ class Services:
     devices: DeviceDirectory
     service: RequestService
     steps: RequestSteps
+    policies: PolicyService
     notifier_factory: Callable[[], Notifier] = bot_notifier
     _notifier: Notifier | None = field(default=None, repr=False)
     _publishing: PublishingService | None = field(default=None, repr=False)
@@ -108,15 +115,22 @@ def build(
     devices: DeviceDirectory | None = None,
     approvers: ApproverDirectory | None = None,
     notifier: Callable[[], Notifier] | None = None,
+    policies: PolicyService | None = None,
 ) -> Services:
     """Everything from the environment (`env` or os.environ); the keyword arguments replace one part (tests)."""
     reader = EnvReader(env)
     account = account or StorageAccount.from_settings(StorageSettings.from_env(env))
     requests, decisions, audit = RequestRepository(account), DecisionRepository(account), AuditLog(account)
-    approvers = approvers or approver_directory(
-        frozenset(o.lower() for o in reader.string_list("GREENLIGHT_APPROVER_OIDS")),
-        reader.string_list("GREENLIGHT_APPROVER_GROUP_IDS"),
-        reader.integer("GREENLIGHT_APPROVER_GROUP_CACHE_SECONDS", 300, minimum=10, maximum=86_400),
+    approver_oids = frozenset(o.lower() for o in reader.string_list("GREENLIGHT_APPROVER_OIDS"))
+    approver_groups = reader.string_list("GREENLIGHT_APPROVER_GROUP_IDS")
+    cache_seconds = reader.integer("GREENLIGHT_APPROVER_GROUP_CACHE_SECONDS", 300, minimum=10, maximum=86_400)
+    approvers = approvers or approver_directory(approver_oids, approver_groups, cache_seconds)
+    policies = policies or PolicyService(
+        PolicyRepository(account),
+        _graph_factory(env),
+        DirectoryCache(cache_seconds),
+        sorted(approver_oids),
+        approver_groups,
     )
     catalog = catalog or WingetPackageCatalog()
     devices = devices or IntuneDevices(_graph_factory(env))
@@ -131,8 +145,9 @@ def build(
         approvers=approvers,
         catalog=catalog,
         devices=devices,
-        service=RequestService(requests, decisions, audit, approvers, catalog, devices),
-        steps=RequestSteps(requests, decisions, audit, lambda: holder["services"].notifier),
+        service=RequestService(requests, decisions, audit, approvers, catalog, devices, policies=policies),
+        steps=RequestSteps(requests, decisions, audit, lambda: holder["services"].notifier, policies),
+        policies=policies,
         notifier_factory=notifier or bot_notifier,
     )
     holder["services"] = services

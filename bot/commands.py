@@ -20,6 +20,7 @@ class CommandKind(StrEnum):
     REQUEST = "request"
     STATUS = "status"
     PENDING = "pending"
+    CANCEL = "cancel"
     UNKNOWN = "unknown"
 
 
@@ -61,6 +62,10 @@ def parse_command(text: str | None) -> Command:
                 CommandKind.STATUS, problem="Use `status` alone, or `status` and a request id from the list."
             )
         return Command(CommandKind.STATUS, rest.lower())
+    if verb == "cancel":
+        if not _REQUEST_ID.fullmatch(rest):
+            return Command(CommandKind.CANCEL, problem="Use `cancel` and a request id, e.g. from `status`.")
+        return Command(CommandKind.CANCEL, rest.lower())
     if verb == "request":
         if not rest:
             return Command(CommandKind.REQUEST, problem="Tell me the package id, e.g. `request 7zip.7zip`.")
@@ -75,6 +80,7 @@ HELP_TEXT = (
     "- `search` and a name, e.g. `search 7zip` — find a package in the WinGet catalog\n"
     "- `request` and a package id, e.g. `request 7zip.7zip` — ask for it (you will be asked why)\n"
     "- `status` or `my requests` — see how your requests are doing; `status` and a request id for one of them\n"
+    "- `cancel` and a request id — cancel your request before publishing starts\n"
     "- `pending` — requests waiting for your approval (approvers)\n"
     "- `help` — this message"
 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -21,24 +20,23 @@ from msrest.exceptions import ClientRequestError
 from bot import card_data
 from bot.cards import (
     CARD_CONTENT_TYPE,
-    approval_card,
-    decided_card,
     request_form_card,
-    request_list_card,
     request_status_card,
     search_results_card,
 )
 from bot.cards.approval import VERB_APPROVE, VERB_REJECT
 from bot.cards.request import VERB_SUBMIT_REQUEST
 from bot.cards.search import MAX_RESULTS, VERB_REQUEST_FORM
-from bot.cards.status import VERB_REVIEW
+from bot.cards.status import VERB_CANCEL, VERB_REVIEW
 from bot.catalog import CatalogUnavailableError
 from bot.commands import HELP_TEXT, CommandKind, parse_command
 from bot.notifier import SentCard, disable_connector_retries
 from bot.references import is_personal, serialize_reference, tenant_of
+from bot.request_views import ActionResult, RequestViews, oid_of
 from bot.services import BotServices
 from bot.workflow import workflow_of as _workflow
-from greenlight.models import RequestStatus, Verdict
+from greenlight.models import Verdict
+from greenlight.policy import PackageBlocked
 from greenlight.requests import (
     CatalogUnavailable,
     DecideRequest,
@@ -52,7 +50,7 @@ from greenlight.requests import (
     WorkflowUnavailable,
     request_id_for,
 )
-from greenlight.storage import InvalidKey, NotFound
+from greenlight.storage import InvalidKey
 
 log = logging.getLogger("greenlight.bot")
 
@@ -61,16 +59,7 @@ ERROR_CONTENT_TYPE = "application/vnd.microsoft.error"
 GENERIC_FAILURE = "Sorry, something went wrong on my side. Please try again in a minute."
 
 
-@dataclass(frozen=True)
-class ActionResult:
-    """What a card action produced: a card replacing the clicked one, and/or a short message, or an error."""
-
-    card: dict[str, Any] | None = None
-    message: str | None = None
-    error: tuple[int, str, str] | None = None  # (status, code, message)
-
-
-class ApprovalBot(TeamsActivityHandler):
+class ApprovalBot(RequestViews, TeamsActivityHandler):
     def __init__(self, services: BotServices) -> None:
         self._s = services
 
@@ -144,13 +133,12 @@ class ApprovalBot(TeamsActivityHandler):
             await self._my_requests(turn_context)
         elif command.kind is CommandKind.PENDING:
             await self._pending(turn_context)
+        elif command.kind is CommandKind.CANCEL:
+            await self._cancel_command(turn_context, command.argument)
         elif command.kind is CommandKind.UNKNOWN:
             await turn_context.send_activity("I did not understand that.\n\n" + HELP_TEXT)
         else:
             await turn_context.send_activity(HELP_TEXT)
-
-    async def _send_card(self, turn_context: TurnContext, card: dict[str, Any]):
-        return await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
     async def _search(self, turn_context: TurnContext, query: str) -> None:
         try:
@@ -172,50 +160,6 @@ class ApprovalBot(TeamsActivityHandler):
             await turn_context.send_activity(f"I could not find {package_id}. Try `search {package_id}`.")
             return
         await self._send_card(turn_context, _form_for(package))
-
-    async def _my_requests(self, turn_context: TurnContext) -> None:
-        activity = turn_context.activity
-        tenant_id, oid = tenant_of(activity), _oid(activity)
-        if not tenant_id or not oid:
-            await turn_context.send_activity("I could not tell who you are, so I cannot list your requests.")
-            return
-        page = await asyncio.to_thread(self._s.requests.list_by_requester, tenant_id, oid, 15)
-        items = sorted(page.items, key=lambda r: r.created_at, reverse=True)
-        await self._send_card(
-            turn_context, request_list_card("Your requests", items, "You have no requests yet. Try `search`.")
-        )
-
-    async def _one_request(self, turn_context: TurnContext, request_id: str) -> None:
-        """One request with its decision, for its requester or one of its approvers only."""
-        await self._s.approvers.refresh()
-        activity = turn_context.activity
-        tenant_id, oid = tenant_of(activity), _oid(activity)
-        try:
-            current = await asyncio.to_thread(self._s.requests.get, tenant_id or "", request_id)
-        except (NotFound, InvalidKey):
-            current = None
-        request = current.value if current is not None else None
-        if request is None or (
-            request.requester_oid.lower() != oid and not await self._s.service.is_approver(request, oid)
-        ):
-            await turn_context.send_activity("I found no request of yours with that id.")
-            return
-        decision = await asyncio.to_thread(self._s.decisions.get, request_id, request.stage)
-        await self._send_card(turn_context, request_status_card(request, decision=decision))
-
-    async def _pending(self, turn_context: TurnContext) -> None:
-        activity = turn_context.activity
-        tenant_id, oid = tenant_of(activity), _oid(activity)
-        await self._s.approvers.refresh()
-        if not tenant_id or not oid:
-            await turn_context.send_activity("I could not tell who you are, so I cannot list approvals.")
-            return
-        page = await asyncio.to_thread(self._s.requests.list_by_status, tenant_id, RequestStatus.PENDING_APPROVAL, 50)
-        mine = [r for r in page.items if await self._s.service.is_approver(r, oid)]
-        await self._send_card(
-            turn_context,
-            request_list_card("Waiting for your approval", mine, "Nothing is waiting for you.", reviewable=True),
-        )
 
     # ------------------------------------------------------------------ card actions
 
@@ -266,7 +210,7 @@ class ApprovalBot(TeamsActivityHandler):
 
     async def _act(self, turn_context: TurnContext, verb: str, data: dict[str, Any]) -> ActionResult:
         activity = turn_context.activity
-        tenant_id, oid = tenant_of(activity), _oid(activity)
+        tenant_id, oid = tenant_of(activity), oid_of(activity)
         if not tenant_id or not oid:
             return ActionResult(error=(403, "Forbidden", "I could not tell who you are."))
         try:
@@ -281,6 +225,8 @@ class ApprovalBot(TeamsActivityHandler):
             return await self._decide(turn_context, tenant_id, oid, verb, data)
         if verb == VERB_REVIEW:
             return await self._review(tenant_id, oid, _text(data, "requestId"))
+        if verb == VERB_CANCEL:
+            return await self._cancel(turn_context, _text(data, "requestId"))
         return ActionResult(error=(400, "UnknownAction", "This button is not supported any more."))
 
     async def _open_form(self, turn_context: TurnContext, package_id: str) -> ActionResult:
@@ -319,6 +265,9 @@ class ApprovalBot(TeamsActivityHandler):
             return ActionResult(error=(503, "CatalogUnavailable", str(error)))
         except UnknownPackage as error:
             return ActionResult(error=(404, "PackageNotFound", f"{error}. Try `search`."))
+        except PackageBlocked as blocked:
+            message = f"{blocked.package_id} cannot be requested: your organization's policy blocks it."
+            return ActionResult(error=(403, "PackageBlocked", message))
         except IdempotencyKeyReused:
             return ActionResult(error=(409, "AlreadySubmitted", "This form was already submitted; open a new one."))
         except WorkflowUnavailable:
@@ -350,6 +299,7 @@ class ApprovalBot(TeamsActivityHandler):
             verdict=Verdict.APPROVED if verb == VERB_APPROVE else Verdict.REJECTED,
             comment=_text(data, "comment", 300),
             via="teams",
+            stage=data["stage"] if isinstance(data.get("stage"), int) and not isinstance(data["stage"], bool) else None,
         )
         try:
             outcome = await self._s.service.record_decision(command, _workflow(turn_context))
@@ -364,7 +314,7 @@ class ApprovalBot(TeamsActivityHandler):
             return ActionResult(error=(400, "InvalidComment", f"The {problem.field} {problem.message}."))
         except WorkflowUnavailable:
             return ActionResult(error=(503, "TryAgain", "Your decision is saved; press the button again in a minute."))
-        card = decided_card(outcome.request, outcome.decision)
+        card = await self._after_decision(outcome)
         if activity.reply_to_id:
             update = MessageFactory.attachment(CardFactory.adaptive_card(card))
             update.id = activity.reply_to_id
@@ -375,20 +325,6 @@ class ApprovalBot(TeamsActivityHandler):
                 log.warning("could not update the clicked card in place: %s", type(error).__name__)
         return ActionResult(card=card)
 
-    async def _review(self, tenant_id: str, oid: str, request_id: str) -> ActionResult:
-        await self._s.approvers.refresh()
-        try:
-            current = await asyncio.to_thread(self._s.requests.get, tenant_id, request_id)
-        except NotFound:
-            return ActionResult(error=(404, "RequestNotFound", "This request does not exist."))
-        request = current.value
-        if not await self._s.service.is_approver(request, oid):
-            return ActionResult(error=(403, "NotAllowed", "You are not an approver for this request."))
-        decision = await asyncio.to_thread(self._s.decisions.get, request_id, request.stage)
-        if decision is not None:
-            return ActionResult(card=decided_card(request, decision))
-        return ActionResult(card=approval_card(request))
-
 
 def _oid(activity: Activity) -> str | None:
     user = activity.from_property
@@ -396,7 +332,7 @@ def _oid(activity: Activity) -> str | None:
 
 
 _PACKAGE_VERBS = frozenset({VERB_REQUEST_FORM, VERB_SUBMIT_REQUEST})
-_REQUEST_VERBS = frozenset({VERB_APPROVE, VERB_REJECT, VERB_REVIEW})
+_REQUEST_VERBS = frozenset({VERB_APPROVE, VERB_REJECT, VERB_REVIEW, VERB_CANCEL})
 
 
 def _check_card_data(verb: str, data: dict[str, Any]) -> None:

@@ -84,7 +84,9 @@ class BotRuntime:
             )
         notifier = ProactiveNotifier(adapter, settings, references)
         requester_cards = RequesterCardRepository(account)
-        dispatch = ApprovalDispatch(notifier, approvers, ApprovalCardRepository(account), requester_cards, references)
+        dispatch = ApprovalDispatch(
+            notifier, approvers, ApprovalCardRepository(account), requester_cards, references, decisions
+        )
         services = BotServices(
             settings=settings,
             references=references,

@@ -17,6 +17,7 @@ from functions.auth import JsonResult, Principal, Role, api_endpoint
 from functions.problems import ApiProblem, register_problem
 from functions.query import Boolean, Choice, Integer, Text
 from greenlight.models import Decision, Request, RequestStatus, Verdict
+from greenlight.policy import PackageBlocked
 from greenlight.requests import (
     CatalogUnavailable,
     DecideRequest,
@@ -28,8 +29,9 @@ from greenlight.requests import (
     SubmitRequest,
     UnknownPackage,
     WorkflowUnavailable,
+    stages,
 )
-from greenlight.storage import RequestRepository
+from greenlight.storage import DecisionRepository, RequestRepository
 from orchestrations.client import DurableWorkflow
 
 log = logging.getLogger("greenlight.api.requests")
@@ -48,10 +50,26 @@ register_problem(CatalogUnavailable, 503, "Catalog unavailable", "catalog-unavai
 register_problem(RequestNotFound, 404, "Not found", "not-found")
 register_problem(NotAllowed, 403, "Forbidden", "forbidden")
 register_problem(NotOpen, 409, "Request not open", "not-open")
+register_problem(PackageBlocked, 403, "Package blocked by policy", "package-blocked")
 register_problem(WorkflowUnavailable, 503, "Workflow unavailable; retry the same call", "workflow-unavailable")
 
 
-def to_view(request: Request) -> dict[str, Any]:
+def approval_view(request: Request, decided: list[Decision]) -> dict[str, Any] | None:
+    standing = stages.standing(request, decided) if request.status is RequestStatus.PENDING_APPROVAL else None
+    if standing is None:
+        return None
+    return {
+        "stage": request.stage,
+        "stages": standing.count,
+        "name": standing.name,
+        "rule": standing.rule.value,
+        "approvers": list(standing.asked),
+        "waiting_on": list(standing.waiting_on),
+        "escalated": standing.escalated,
+    }
+
+
+def to_view(request: Request, decided: list[Decision] | None = None) -> dict[str, Any]:
     error = {"code": request.error_code or "failed", "message": request.error} if request.error else None
     return {
         "request_id": request.request_id,
@@ -70,6 +88,7 @@ def to_view(request: Request) -> dict[str, Any]:
         "error": error,
         "progress": request.progress,
         "app_id": request.app_id,
+        "approval": approval_view(request, decided or []),
     }
 
 
@@ -93,7 +112,10 @@ def decision_view(decision: Decision) -> dict[str, Any]:
     response_schema="Request",
     response_status=201,
     summary="Create a software request (Admins may create one on behalf of a user); Idempotency-Key makes it safe",
-    problems={422: "unknown package or version, or an Idempotency-Key reused with another body"},
+    problems={
+        403: "the package is blocked by the approval policy (the problem names it)",
+        422: "unknown package or version, or an Idempotency-Key reused with another body",
+    },
 )
 async def create_request(req: func.HttpRequest, principal: Principal, body: dict[str, Any], client) -> JsonResult:
     on_behalf = body.get("on_behalf_of")
@@ -130,8 +152,12 @@ async def create_request(req: func.HttpRequest, principal: Principal, body: dict
     request_schema="DecisionInput",
     response_schema="Decision",
     response_status=201,
-    summary="Approve or reject a request (an approver of it, never its requester); 409 carries the decision that won",
-    problems={404: "no such request", 409: "already decided (the problem's `decision` is the one that won)"},
+    summary="Approve or reject the current stage of a request (an approver of that stage, never its requester)",
+    problems={
+        403: "not an approver of the request's current stage",
+        404: "no such request",
+        409: "you decided this stage already, or it was decided first (the problem's `decision` stands)",
+    },
 )
 async def decide_request(req: func.HttpRequest, principal: Principal, body: dict[str, Any], client) -> JsonResult:
     command = DecideRequest(
@@ -147,10 +173,17 @@ async def decide_request(req: func.HttpRequest, principal: Principal, body: dict
     view = {**decision_view(outcome.decision), "status": str(outcome.request.status)}
     if not outcome.recorded:
         raise ApiProblem(
-            409, "Already decided", f"request {command.request_id} was decided first", "already-decided",
+            409, "Already decided", f"request {command.request_id}: {_why_not_recorded(outcome, principal.oid)}",
+            "already-decided",
             extra={"decision": view},
         )  # fmt: skip
     return JsonResult(view, 201)
+
+
+def _why_not_recorded(outcome: Any, oid: str) -> str:
+    if outcome.decision.approver_oid == oid.lower():
+        return f"you already decided stage {outcome.decision.stage}"
+    return f"stage {outcome.decision.stage} was decided first"
 
 
 @blueprint.route(route="requests/{request_id}/cancel", methods=["POST"])
@@ -187,8 +220,9 @@ async def cancel_request(req: func.HttpRequest, principal: Principal, client) ->
 )
 def get_request(req: func.HttpRequest, principal: Principal) -> JsonResult:
     request_id = req.route_params.get("request_id", "")
+    storage = runtime.get().storage
     try:
-        found = RequestRepository(runtime.get().storage).get(principal.tenant_id, request_id)
+        found = RequestRepository(storage).get(principal.tenant_id, request_id)
     except (LookupError, ValueError):
         raise ApiProblem(404, "Not found", "no such request", "not-found") from None
     if found.value.requester_oid.lower() != principal.oid.lower() and not principal.has_any(
@@ -196,7 +230,8 @@ def get_request(req: func.HttpRequest, principal: Principal) -> JsonResult:
     ):
         # 404, not 403: a stranger learns nothing about which request ids exist.
         raise ApiProblem(404, "Not found", "no such request", "not-found")
-    return JsonResult(to_view(found.value), 200, {"ETag": found.etag})
+    decided = DecisionRepository(storage).for_stage(request_id, found.value.stage) if found.value.plan else []
+    return JsonResult(to_view(found.value, decided), 200, {"ETag": found.etag})
 
 
 @blueprint.route(route="requests", methods=["GET"])

@@ -109,6 +109,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 },
             },
             "app_id": {"type": ["string", "null"], "description": "the Intune app, once published"},
+            "approval": {
+                "type": ["object", "null"],
+                "description": "while pending: the current stage of the approval plan and whom it waits on",
+                "properties": {
+                    "stage": {"type": "integer", "description": "position in the plan, from 0"},
+                    "stages": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "rule": {"enum": ["any", "all"]},
+                    "approvers": {"type": "array", "items": {"type": "string"}},
+                    "waiting_on": {"type": "array", "items": {"type": "string"}},
+                    "escalated": {"type": "boolean"},
+                },
+            },
         },
     },
     "DecisionInput": {

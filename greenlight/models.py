@@ -97,6 +97,11 @@ class Request:
     progress: dict[str, Any] | None = None  # the workflow's last {stage, percent, message}
     submitted_by: str | None = None  # who called: the requester, or an Admin / tool acting on their behalf
     fingerprint: str | None = None  # digest of what was asked, so a retried submit with other values is refused
+    # Added with approval policies: the plan the workflow made (greenlight.policy ApprovalPlan JSON), so the doors
+    # check a click against the current stage (`stage` = its position in plan["stages"]) without re-planning;
+    # `escalated`: the current stage is also offered to the plan's escalation approvers.
+    plan: dict[str, Any] | None = None
+    escalated: bool = False
 
     def __post_init__(self) -> None:
         # Accept the plain string a caller or a stored row gives; an unknown status is a ValueError here,
@@ -126,6 +131,7 @@ class ApprovalCard:
     activity_id: str
     service_url: str
     updated_at: dt.datetime = field(default_factory=utc_now)
+    stage: int = 0  # the approval stage this card was sent for (a new stage sends a new card)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,28 @@ def _steps():
 
 
 @blueprint.activity_trigger(input_name="ref")
-async def open_for_approval(ref: dict[str, Any]) -> dict[str, Any]:
-    return await _steps().open_for_approval(ref["tenant_id"], ref["request_id"])
+async def plan_approval(ref: dict[str, Any]) -> dict[str, Any]:
+    return await _steps().plan_approval(ref["tenant_id"], ref["request_id"])  # DirectoryUnavailable: retried
+
+
+@blueprint.activity_trigger(input_name="ref")
+async def open_stage(ref: dict[str, Any]) -> dict[str, Any]:
+    return await _steps().open_stage(ref["tenant_id"], ref["request_id"], int(ref["stage"]))
+
+
+@blueprint.activity_trigger(input_name="ref")
+async def remind_stage(ref: dict[str, Any]) -> dict[str, Any]:
+    return await _steps().remind(ref["tenant_id"], ref["request_id"], int(ref["stage"]))
+
+
+@blueprint.activity_trigger(input_name="ref")
+async def escalate_stage(ref: dict[str, Any]) -> dict[str, Any]:
+    return await _steps().escalate(ref["tenant_id"], ref["request_id"], int(ref["stage"]))
+
+
+@blueprint.activity_trigger(input_name="ref")
+async def auto_approve(ref: dict[str, Any]) -> dict[str, Any]:
+    return await _steps().auto_approve(ref["tenant_id"], ref["request_id"], str(ref.get("reason", "")))
 
 
 @blueprint.activity_trigger(input_name="ref")

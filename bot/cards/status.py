@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING
 
 from bot.cards.approval import decision_line
 from bot.cards.common import Card, adaptive_card, clip, execute_action, facts, heading, text, utc_text
+from bot.cards.stage import StageView, stage_lines
 from greenlight.requests.progress import Progress
 
 if TYPE_CHECKING:
     from greenlight.models import Decision, Request
 
 VERB_REVIEW = "review"
+VERB_CANCEL = "cancel"
 MAX_LIST_ITEMS = 15
 
 
@@ -27,7 +29,16 @@ def progress_bar(percent: int) -> dict:
     return {"type": "ColumnSet", "spacing": "Small", "columns": columns}
 
 
-def request_status_card(request: Request, progress: Progress | None = None, decision: Decision | None = None) -> Card:
+def request_status_card(
+    request: Request,
+    progress: Progress | None = None,
+    decision: Decision | None = None,
+    *,
+    stage: StageView | None = None,
+    cancellable: bool = False,
+) -> Card:
+    """The requester's card: status, progress, where the approval stands (`stage`), and a Cancel button while the
+    request may still be cancelled (`cancellable`: the requester's own card, before publishing starts)."""
     body: list[dict] = [
         heading(f"{clip(request.package_id, 100)} — {request.status}"),
         facts(
@@ -52,9 +63,14 @@ def request_status_card(request: Request, progress: Progress | None = None, deci
         body.append(text(decision_line(decision), weight="Bolder"))
         if decision.comment:
             body.append(text(f"Comment: {clip(decision.comment, 300)}"))
+    if stage is not None:
+        body += stage_lines(stage)
     if request.error:
         body.append(text(clip(request.error, 300), color="Attention"))
-    return adaptive_card(body)
+    actions = []
+    if cancellable:
+        actions.append(execute_action("Cancel request", VERB_CANCEL, {"requestId": request.request_id}, "destructive"))
+    return adaptive_card(body, actions)
 
 
 def request_list_card(title: str, requests: Sequence[Request], empty_text: str, *, reviewable: bool = False) -> Card:

@@ -71,6 +71,18 @@ class NotOpen(RequestError):
         self.status = status
 
 
+class NotYetOpen(NotOpen):
+    """Submitted, and its approval plan is not made yet (the workflow is finding the approvers): retry shortly."""
+
+    code = "not_yet_open"
+
+    def __init__(self, request_id: str, status: RequestStatus) -> None:
+        RequestError.__init__(
+            self, f"request {request_id} is not open for decisions yet (its approvers are being found); retry shortly"
+        )
+        self.status = status
+
+
 class AlreadyDecided(RequestError):
     """Someone decided first; carries the decision that won."""
 

@@ -25,9 +25,19 @@ class RequestStore(Protocol):
 
 
 class DecisionStore(Protocol):
+    """Insert-only (first writer wins): one row per approver per stage, and one per settled stage."""
+
     def record(self, decision: Decision) -> Decision: ...
 
-    def get(self, request_id: str, stage: int) -> Decision | None: ...
+    def settle(self, decision: Decision) -> Decision: ...
+
+    def get(self, request_id: str, stage: int) -> Decision | None:
+        """The decision that settled the stage, or None while it is open."""
+        ...
+
+    def of_approver(self, request_id: str, stage: int, approver_oid: str) -> Decision | None: ...
+
+    def for_stage(self, request_id: str, stage: int) -> list[Decision]: ...
 
 
 class AuditTrail(Protocol):
@@ -63,11 +73,16 @@ class DeviceDirectory(Protocol):
 
 class Notifier(Protocol):
     async def send_approval_cards(self, request: Request) -> list[str]:
-        """An approval card to each approver who has none yet; returns who has one now."""
+        """An approval card to each approver of the current stage (and, once escalated, each escalation
+        approver) who has none for this stage yet; returns who has one now."""
+        ...
+
+    async def send_reminders(self, request: Request, approvers: list[str]) -> list[str]:
+        """A reminder (a fresh approval card) to these approvers of the current stage; returns who got one."""
         ...
 
     async def show_decision(self, request: Request, decision: Decision) -> int:
-        """Every approver's card and the requester's card show the decision; returns cards updated."""
+        """Every card of the decided stage and the requester's card show the decision; returns cards updated."""
         ...
 
     async def show_status(self, request: Request, progress: Progress | None) -> bool:

@@ -19,6 +19,7 @@ def from_entity(entity: Any) -> ApprovalCard:
         activity_id=entity["ActivityId"],
         service_url=entity["ServiceUrl"],
         updated_at=as_utc(entity["UpdatedAt"]),
+        stage=int(entity.get("Stage", 0)),
     )
 
 
@@ -27,10 +28,16 @@ class ApprovalCardRepository:
         self._table = account.table(APPROVAL_CARDS_TABLE)
 
     def put(
-        self, request_id: str, approver_oid: str, conversation_id: str, activity_id: str, service_url: str
+        self,
+        request_id: str,
+        approver_oid: str,
+        conversation_id: str,
+        activity_id: str,
+        service_url: str,
+        stage: int = 0,
     ) -> ApprovalCard:
-        """Record (or replace: a re-sent card has a new activity id) the card shown to one approver."""
-        card = ApprovalCard(request_id, approver_oid, conversation_id, activity_id, service_url, utc_now())
+        """Record (or replace: a re-sent card, or a later stage's, has a new activity id) one approver's card."""
+        card = ApprovalCard(request_id, approver_oid, conversation_id, activity_id, service_url, utc_now(), stage)
         entity = {
             "PartitionKey": key(request_id, "request id"),
             "RowKey": key(approver_oid, "approver oid"),
@@ -38,6 +45,7 @@ class ApprovalCardRepository:
             "ActivityId": activity_id,
             "ServiceUrl": service_url,
             "UpdatedAt": card.updated_at,
+            "Stage": stage,
         }
         with translated(f"store approval card for {request_id}"):
             self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)

@@ -39,6 +39,8 @@ def to_entity(request: Request) -> dict[str, Any]:
             "Progress": json.dumps(request.progress, separators=(",", ":")) if request.progress else None,
             "SubmittedBy": request.submitted_by,
             "Fingerprint": request.fingerprint,
+            "Plan": json.dumps(request.plan, separators=(",", ":")) if request.plan else None,
+            "Escalated": request.escalated or None,
         }
     )
 
@@ -64,6 +66,8 @@ def from_entity(entity: Any) -> Request:
         progress=json.loads(entity["Progress"]) if entity.get("Progress") else None,
         submitted_by=entity.get("SubmittedBy"),
         fingerprint=entity.get("Fingerprint"),
+        plan=json.loads(entity["Plan"]) if entity.get("Plan") else None,
+        escalated=bool(entity.get("Escalated", False)),
     )
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from greenlight.storage import DecisionRepository, StorageAccount
+from greenlight.models import RequestStatus
+from greenlight.storage import DecisionRepository, RequestRepository, StorageAccount
 from tests.e2e.conftest import BotStack
 from tests.e2e.flows import _created_card, megan_requests_7zip, megans_chat, request_7zip, request_id_in
-from tests.e2e.playground import ALEX, PERSONAL_CHAT_ID, Playground, card_of, card_text, logged_activity
+from tests.e2e.playground import ALEX, PERSONAL_CHAT_ID, TENANT_ID, Playground, card_of, card_text, logged_activity
 
 pytestmark = [pytest.mark.e2e]
 
@@ -87,3 +88,27 @@ async def test_action_submit_fallback_takes_the_same_path(bot_stack: BotStack, p
         )
     )
     assert "x64" in card_text(card_of(updated["message"]))  # Alex's laptop, from Intune
+
+
+async def test_the_requester_cancels_from_the_status_card_and_with_the_cancel_command(
+    bot_stack: BotStack, playground: Playground
+) -> None:
+    account = StorageAccount.from_connection_string(bot_stack.storage_connection)
+    await playground.install()
+    form_id, body = await request_7zip(playground)
+    first = request_id_in(body["value"])
+    await playground.say(f"status {first}")  # where it stands, with the Cancel button
+    await playground.chat.wait_for(lambda f: _created_card(f, first, "Waiting on:", '"verb": "cancel"'))
+    status, answer = await playground.click(
+        ALEX, PERSONAL_CHAT_ID, form_id, "cancel", {"verb": "cancel", "requestId": first}
+    )
+    assert status == 200 and "7zip.7zip — Cancelled" in card_text(answer["value"]), answer
+    assert '"verb": "cancel"' not in card_text(answer["value"])
+
+    _, body = await request_7zip(playground)
+    second = request_id_in(body["value"])
+    await playground.say(f"cancel {second}")
+    await playground.chat.wait_for(lambda f: _created_card(f, "7zip.7zip — Cancelled", second))
+    await playground.say(f"cancel {second}")  # again: already cancelled, still the same answer
+    requests = RequestRepository(account)
+    assert {requests.get(TENANT_ID, r).value.status for r in (first, second)} == {RequestStatus.CANCELLED}

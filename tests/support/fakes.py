@@ -53,18 +53,84 @@ class FakeRequests:
 
 
 class FakeDecisions:
-    def __init__(self) -> None:
-        self.rows: dict[tuple[str, int], Decision] = {}
+    """One row per approver per stage, and one per settled stage (approver ""); all insert-only."""
 
-    def record(self, decision: Decision) -> Decision:
-        key = (decision.request_id, decision.stage)
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, int, str], Decision] = {}
+
+    def _insert(self, key: tuple[str, int, str], decision: Decision) -> Decision:
         if key in self.rows:
             raise AlreadyDecided(self.rows[key])
         self.rows[key] = decision
         return decision
 
+    def record(self, decision: Decision) -> Decision:
+        return self._insert((decision.request_id, decision.stage, decision.approver_oid.lower()), decision)
+
+    def settle(self, decision: Decision) -> Decision:
+        return self._insert((decision.request_id, decision.stage, ""), decision)
+
     def get(self, request_id: str, stage: int) -> Decision | None:
-        return self.rows.get((request_id, stage))
+        return self.rows.get((request_id, stage, ""))
+
+    def of_approver(self, request_id: str, stage: int, approver_oid: str) -> Decision | None:
+        return self.rows.get((request_id, stage, approver_oid.lower()))
+
+    def for_stage(self, request_id: str, stage: int) -> list[Decision]:
+        found = [d for (rid, st, oid), d in self.rows.items() if rid == request_id and st == stage and oid]
+        return sorted(found, key=lambda d: d.decided_at)
+
+
+class DictDirectory:
+    """The policy Directory port from dicts (managers, transitive members); `down` fails every lookup."""
+
+    def __init__(self, managers: dict[str, str] | None = None, members: dict[str, set[str]] | None = None) -> None:
+        self.managers, self.members, self.down = managers or {}, members or {}, False
+
+    def _check(self) -> None:
+        if self.down:
+            from greenlight.policy import DirectoryUnavailable
+
+            raise DirectoryUnavailable("directory down")
+
+    async def manager_of(self, user_id: str) -> str | None:
+        self._check()
+        return self.managers.get(user_id)
+
+    async def group_members(self, group_id: str) -> frozenset[str]:
+        self._check()
+        return frozenset(self.members.get(group_id, set()))
+
+    async def member_groups(self, user_id: str, group_ids: Any) -> frozenset[str]:
+        self._check()
+        return frozenset(g for g in group_ids if user_id in self.members.get(g, set()))
+
+
+class FakePolicies:
+    """A PolicyService stand-in: a policy per package (else the default), and plan JSON made by plan_for over a
+    dict directory, so the rule tests run the real planning."""
+
+    def __init__(self, policies: dict[str, Any] | None = None, directory: Any = None) -> None:
+        self.policies = policies or {}
+        self.directory = directory or DictDirectory()
+        self.default_approvers: tuple[str, ...] = ()
+
+    def policy_for(self, tenant_id: str, package_id: str) -> Any:
+        from greenlight.policy import default_policy
+
+        return self.policies.get(package_id) or self.policies.get("*") or default_policy(self.default_approvers, ())
+
+    async def plan(self, request: Request) -> dict[str, Any]:
+        from greenlight.policy import NoApprovers, PackageBlocked, plan_for
+
+        try:
+            plan = await plan_for(request, self.policy_for(request.tenant_id, request.package_id), self.directory)
+        except PackageBlocked as blocked:
+            return {"outcome": "blocked", "reason": str(blocked)}
+        except NoApprovers as nobody:
+            return {"outcome": "no_approvers", "stage_index": nobody.stage_index, "stage_name": nobody.stage_name,
+                    "reason": str(nobody)}  # fmt: skip
+        return plan.to_json()
 
 
 class FakeAudit:
@@ -143,10 +209,23 @@ class RecordingNotifier:
         self.sent: list[str] = []
         self.decisions: list[Decision] = []
         self.statuses: list[tuple[str, Progress | None]] = []
+        self.cards: list[tuple[int, str]] = []  # (stage, approver) per approval card sent, once each
+        self.reminders: list[tuple[int, str]] = []  # (stage, approver) per reminder
 
     async def send_approval_cards(self, request: Request) -> list[str]:
+        from greenlight.requests import stages
+
         self.sent.append(request.request_id)
-        return list(self.approvers)
+        stage = stages.stage_at(request, request.stage)
+        if stage is None:
+            return list(self.approvers)
+        people = stages.deciders(request, stage)
+        self.cards += [(request.stage, oid) for oid in people if (request.stage, oid) not in self.cards]
+        return list(people)
+
+    async def send_reminders(self, request: Request, approvers: list[str]) -> list[str]:
+        self.reminders += [(request.stage, oid) for oid in approvers]
+        return list(approvers)
 
     async def show_decision(self, request: Request, decision: Decision) -> int:
         self.decisions.append(decision)

@@ -26,7 +26,7 @@ async def invoke_status(runtime: BotRuntime, signer: Signer, verb: str, data: di
     return json.loads(response.get_body())["statusCode"]
 
 
-@pytest.mark.parametrize("verb", ["approve", "reject", "review"])
+@pytest.mark.parametrize("verb", ["approve", "reject", "review", "cancel"])
 @pytest.mark.parametrize("request_id", BAD_REQUEST_IDS)
 async def test_a_request_id_no_door_accepts_is_a_4xx(authenticated_runtime, signer, verb, request_id) -> None:
     status = await invoke_status(authenticated_runtime, signer, verb, {"requestId": request_id})

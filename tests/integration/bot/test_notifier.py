@@ -7,6 +7,7 @@ The notifier, botbuilder's adapter and connector client, and Table Storage (Azur
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -24,10 +25,10 @@ from bot.notifier import (
 )
 from bot.runtime import BotRuntime
 from bot.settings import AppType, BotSettings
-from greenlight.models import RequestStatus
+from greenlight.models import Decision, RequestStatus, Verdict
 from greenlight.requests import Progress
 from greenlight.settings import Environment
-from greenlight.storage import ConversationReferenceRepository, StorageAccount
+from greenlight.storage import ApprovalCardRepository, ConversationReferenceRepository, StorageAccount
 from tests.support.builders import a_request
 
 CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "hello"}]}
@@ -222,3 +223,59 @@ async def test_requester_status_card_shows_workflow_progress(storage_connection_
     bar = next(e for e in content["body"] if e["type"] == "ColumnSet")
     assert [c["width"] for c in bar["columns"]] == [40, 60]
     assert "block 4 of 10" in str(content)
+
+
+async def test_dispatch_follows_the_stages_cards_reminders_and_the_decided_stage_only(
+    storage_connection_string: str, connector: Connector
+):
+    """Approval cards go to the current stage's approvers (with the stage and who else was asked), reminders are
+    fresh cards, a decision replaces only that stage's cards, and an expired API-made request is told anew."""
+    settings = BotSettings(
+        environment=Environment.LOCAL, app_id=None, app_type=AppType.MULTI_TENANT, app_tenant_id=None
+    )
+    account = StorageAccount.from_connection_string(storage_connection_string)
+    runtime = BotRuntime.build(settings, account)
+    dispatch, references = runtime.services.dispatch, ConversationReferenceRepository(account)
+    plan = {
+        "outcome": "approval",
+        "stages": [
+            {"index": 0, "name": "Manager", "rule": "any", "approvers": ["oid-megan"], "source": "manager"},
+            {"index": 1, "name": "IT", "rule": "all", "approvers": ["oid-adele", "oid-isaiah"], "source": "named"},
+        ],
+        "escalation": ["oid-patti"],
+        "timing": {},
+        "reason": "stages: Manager, IT",
+    }
+    request = a_request(plan=plan, stage=1)
+    names = {"oid-megan": "Megan Bowen", "oid-adele": "Adele Vance", "oid-isaiah": "Isaiah Langer"}
+    for oid, name in names.items():
+        reference = {"user": {"id": f"29:{oid}", "aadObjectId": oid}, "bot": {"id": "28:bot"}, "channelId": "msteams",
+                     "conversation": {"id": f"a:{oid}", "conversationType": "personal", "tenantId": request.tenant_id},
+                     "serviceUrl": connector.base_url}  # fmt: skip
+        references.upsert(request.tenant_id, oid, reference, connector.base_url, name)
+    cards = ApprovalCardRepository(account)
+    cards.put(request.request_id, "oid-megan", "a:oid-megan", "act-stage1", connector.base_url, 0)  # stage 1's
+
+    assert sorted(await dispatch.send_approval_cards(request)) == ["oid-adele", "oid-isaiah"]
+    sent = {path.split("/")[3]: str(body) for _, path, body in connector.of("send")}  # by conversation
+    adele = sent["a:oid-adele"]
+    assert "Stage 2 of 2: IT" in adele and "Also asked: Isaiah Langer" in adele and "Megan" not in adele
+    assert await dispatch.send_approval_cards(request) == ["oid-adele", "oid-isaiah"]  # nothing sent twice
+    assert len(connector.of("send")) == 2
+
+    assert await dispatch.send_reminders(request, ["oid-isaiah"]) == ["oid-isaiah"]
+    assert "Reminder" in str(connector.of("send")[-1][2])
+
+    decision = Decision(request.request_id, 1, "oid-isaiah", "Isaiah Langer", Verdict.APPROVED)
+    await dispatch.show_decision(dataclasses.replace(request, status=RequestStatus.APPROVED), decision)
+    updated = [path for _, path, _ in connector.of("update")]
+    assert len(updated) == 2 and not any("act-stage1" in path for path in updated)  # stage 1's card stays
+
+    before = len(connector.of("send"))
+    expired = dataclasses.replace(request, status=RequestStatus.EXPIRED)
+    chat = {"id": "a:requester", "conversationType": "personal", "tenantId": request.tenant_id}
+    requester = {"user": {"id": "29:r", "aadObjectId": request.requester_oid}, "bot": {"id": "28:bot"},
+                 "channelId": "msteams", "serviceUrl": connector.base_url, "conversation": chat}  # fmt: skip
+    references.upsert(request.tenant_id, request.requester_oid, requester, connector.base_url, "Requester")
+    await dispatch.show_status(expired, None)
+    assert [path.split("/")[3] for _, path, _ in connector.of("send")[before:]] == ["a:requester"]

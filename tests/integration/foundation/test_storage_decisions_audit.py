@@ -24,14 +24,27 @@ from greenlight.storage import (
 )
 
 
-def test_second_decision_for_the_same_stage_raises_already_decided_with_the_first(account):
+def test_second_outcome_for_the_same_stage_raises_already_decided_with_the_first(account):
     repo = DecisionRepository(account)
     request_id = uuid.uuid4().hex
-    first = repo.record(Decision(request_id, 1, "oid-ann", "Ann", Verdict.APPROVED, "ok"))
+    first = repo.settle(Decision(request_id, 1, "oid-ann", "Ann", Verdict.APPROVED, "ok"))
     with pytest.raises(AlreadyDecided) as raised:
-        repo.record(Decision(request_id, 1, "oid-ben", "Ben", Verdict.REJECTED, "no"))
+        repo.settle(Decision(request_id, 1, "oid-ben", "Ben", Verdict.REJECTED, "no"))
     assert raised.value.existing.approver_oid == "oid-ann"
     assert repo.get(request_id, 1) == first
+
+
+def test_one_decision_per_approver_per_stage_first_click_wins(account):
+    repo = DecisionRepository(account)
+    request_id = uuid.uuid4().hex
+    ann = repo.record(Decision(request_id, 1, "oid-ann", "Ann", Verdict.APPROVED, "ok"))
+    ben = repo.record(Decision(request_id, 1, "oid-ben", "Ben", Verdict.REJECTED, "no"))  # another approver: a row
+    with pytest.raises(AlreadyDecided) as raised:
+        repo.record(Decision(request_id, 1, "OID-ANN", "Ann", Verdict.REJECTED, "changed my mind"))
+    assert raised.value.existing == ann
+    assert sorted(repo.for_stage(request_id, 1), key=lambda d: d.approver_oid) == [ann, ben]
+    assert repo.of_approver(request_id, 1, "oid-ben") == ben and repo.for_stage(request_id, 2) == []
+    assert repo.get(request_id, 1) is None  # nobody settled the stage yet
 
 
 def test_concurrent_decisions_exactly_one_wins(account):
@@ -45,7 +58,7 @@ def test_concurrent_decisions_exactly_one_wins(account):
     def decide(oid: str) -> None:
         barrier.wait()
         try:
-            repo.record(Decision(request_id, 2, oid, oid, Verdict.APPROVED))
+            repo.settle(Decision(request_id, 2, oid, oid, Verdict.APPROVED))
             winners.append(oid)
         except AlreadyDecided as error:
             losers.append(error.existing.approver_oid)

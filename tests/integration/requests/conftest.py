@@ -5,18 +5,24 @@ workflow_app.py, with stand-ins for the publish side), the real repositories on 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
 
 import services
 from devhost.function_index import FunctionIndex, index_app
+from greenlight.graph.client import GraphClient, open_graph_client
+from greenlight.policy.directory import DirectoryCache
+from greenlight.policy.service import PolicyService
 from greenlight.requests.approvers import ConfiguredApprovers
-from greenlight.storage import StorageAccount
+from greenlight.settings import SANDBOX_TENANT_ID
+from greenlight.storage import PolicyRepository, StorageAccount
 from orchestrations.client import DurableWorkflow
 from tests.integration.devhost.conftest import DurableHost, start_host
 from tests.integration.requests import workflow_app
+from tests.support.builders import sandbox_graph_settings
 from tests.support.fakes import FakeCatalog, FakeDevices, RecordingNotifier
 
 APPROVERS = ("bob-oid", "carol-oid")
@@ -40,13 +46,28 @@ class Workflows:
         return DurableWorkflow(self.host.client())
 
 
+def sandbox_policies(
+    account: StorageAccount, sandbox, approver_oids: Sequence[str], graph_tenant: str = SANDBOX_TENANT_ID
+) -> PolicyService:
+    """The real PolicyService: policies on Azurite, the directory on the sandbox's Graph (its tenant starts with
+    the Playground's org: Alex reports to Megan; IT Approvers = Adele + IT Service Desk (Isaiah))."""
+    settings = sandbox_graph_settings(sandbox, tenant_id=graph_tenant, client_id="greenlight-workflow", max_attempts=1)
+
+    @asynccontextmanager
+    async def graph() -> AsyncIterator[GraphClient]:
+        async with open_graph_client(settings) as client:
+            yield client
+
+    return PolicyService(PolicyRepository(account), graph, DirectoryCache(), list(approver_oids), [])
+
+
 @pytest.fixture(scope="session")
 def workflow_index() -> FunctionIndex:
     return index_app(workflow_app.app)
 
 
 @pytest.fixture
-async def workflows(workflow_index: FunctionIndex, azurite) -> AsyncIterator[Workflows]:
+async def workflows(workflow_index: FunctionIndex, azurite, sandbox) -> AsyncIterator[Workflows]:
     account = StorageAccount.from_connection_string(azurite.connection_string)
     notifier = RecordingNotifier(list(APPROVERS))
     built = services.build(
@@ -56,6 +77,7 @@ async def workflows(workflow_index: FunctionIndex, azurite) -> AsyncIterator[Wor
         devices=FakeDevices("x64"),
         approvers=ConfiguredApprovers(frozenset(APPROVERS)),
         notifier=lambda: notifier,
+        policies=sandbox_policies(account, sandbox, APPROVERS),
     )
     previous = services.installed()
     services.set_services(built)

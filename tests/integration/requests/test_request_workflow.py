@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from devhost.durable.state import RuntimeStatus
 from greenlight.models import RequestStatus, Verdict
 from greenlight.requests import DecideRequest, SubmitRequest
+from greenlight.requests.errors import NotYetOpen
 from greenlight.requests.workflow import instance_id_for
 from orchestrations.request import event_data
 from tests.integration.devhost.conftest import events_of
@@ -128,8 +131,8 @@ async def test_already_published_and_shared_publications_complete_too(workflows:
 
 
 async def test_a_decision_before_the_workflow_waits_and_a_late_start_still_decide(workflows: Workflows) -> None:
-    """A submit whose start failed leaves the request Submitted; deciding it starts the workflow, which finds
-    the decision already recorded."""
+    """A submit whose start failed leaves the request Submitted; a decision on it starts the workflow and is asked
+    to retry (the approvers are not known before the plan), and the retry decides."""
     w = workflows
 
     class Down:
@@ -143,7 +146,11 @@ async def test_a_decision_before_the_workflow_waits_and_a_late_start_still_decid
         assert type(error).__name__ == "WorkflowUnavailable"
     (row,) = [r for r in w.services.requests.list_by_requester(w.tenant, ALICE, 50).items]
     assert row.status is RequestStatus.SUBMITTED
-    await decide(w, row.request_id)  # the raise finds no instance, starts it, raises again
+    with pytest.raises(NotYetOpen):
+        await decide(w, row.request_id)  # starts the workflow, which plans and opens the stage
+    await w.host.settle()
+    assert stored(w, row.request_id).status is RequestStatus.PENDING_APPROVAL
+    await decide(w, row.request_id)
     done = await w.host.wait_for(instance_id_for(row.request_id), RuntimeStatus.COMPLETED)
     assert json.loads(done.output) == "Completed"
 

@@ -18,14 +18,16 @@ import services
 from devhost.durable.client_binding import client_binding
 from devhost.durable.state import RuntimeStatus
 from devhost.function_index import FunctionIndex
-from greenlight.models import RequestStatus
+from greenlight.models import Policy, RequestStatus
+from greenlight.policy.admin import canonical
 from greenlight.requests.approvers import ConfiguredApprovers
 from greenlight.requests.catalog import WingetPackageCatalog
 from greenlight.requests.workflow import instance_id_for
 from greenlight.settings import SANDBOX_TENANT_ID
-from greenlight.storage import AuditLog, StorageAccount
+from greenlight.storage import AuditLog, PolicyRepository, StorageAccount
 from tests.integration.devhost.conftest import DurableHost, start_host
 from tests.integration.foundation.conftest import api_runtime, mint  # noqa: F401 - fixtures
+from tests.integration.requests.conftest import sandbox_policies
 from tests.support.fakes import FakeDevices, RecordingNotifier
 
 APPROVER = "oid-bob"
@@ -91,7 +93,7 @@ def sandbox_catalog(sandbox, tmp_path_factory):
 
 
 @pytest.fixture
-async def api(api_runtime, mint, workflow_index: FunctionIndex, azurite, sandbox_catalog) -> AsyncIterator[Api]:  # noqa: F811
+async def api(api_runtime, mint, workflow_index: FunctionIndex, azurite, sandbox, sandbox_catalog) -> AsyncIterator[Api]:  # noqa: E501, F811 # fmt: skip
     account = StorageAccount.from_connection_string(azurite.connection_string)
     built = services.build(
         {"GREENLIGHT_ENV": "local", "GREENLIGHT_STORAGE_CONNECTION": azurite.connection_string},
@@ -100,6 +102,7 @@ async def api(api_runtime, mint, workflow_index: FunctionIndex, azurite, sandbox
         devices=FakeDevices("x64"),
         approvers=ConfiguredApprovers(frozenset({APPROVER, "oid-alice"})),
         notifier=lambda: RecordingNotifier([APPROVER]),
+        policies=sandbox_policies(account, sandbox, [APPROVER, "oid-alice"]),
     )
     previous = services.installed()
     services.set_services(built)
@@ -159,6 +162,7 @@ async def test_an_unknown_package_is_422_naming_it(api: Api) -> None:
 async def test_decisions_need_an_approver_of_that_request_never_the_requester(api: Api) -> None:
     created = body_of(await api.create(api.mint("oid-alice"), SEVEN_ZIP), 201)
     rid = created["request_id"]
+    await api.host.settle()  # the workflow has made the approval plan (before it, a decision is told to retry)
     approve = {"verdict": "approve", "comment": "fine"}
     body_of(await api.decide(api.mint("oid-alice", roles=("Requester",)), rid, approve), 403)  # no Approver role
     body_of(await api.decide(api.mint("oid-alice", roles=("Approver",)), rid, approve), 403)  # her own
@@ -267,3 +271,64 @@ async def test_an_api_made_request_is_listed_as_pending_approval_for_approvers(a
         if rid in listed or not continuation:
             break
     assert rid in listed
+
+
+async def test_a_two_stage_policy_by_the_api_manager_then_every_it_approver(api: Api) -> None:
+    """PUT /api/policies, then the request and every decision through the routes, over devhost."""
+    from functions.policies_api import put_policy
+    from sandbox.graph.directory import ADELE, ALEX, ISAIAH, IT_APPROVERS_GROUP, LYNNE, MEGAN
+
+    package = "7zip.7zip"
+    policy = {
+        "stages": [
+            {"name": "Manager", "approvers": {"manager": True, "users": [LYNNE]}},
+            {"name": "IT Approvers", "approvers": {"groups": [IT_APPROVERS_GROUP]}, "rule": "all"},
+        ]
+    }
+    admin = api.mint("oid-policy-admin", roles=("Admin",))
+    saved = await api.call(put_policy, "PUT", f"http://x/api/policies/{package}", admin, policy,
+                           route_params={"package_id": package})  # fmt: skip
+    try:
+        assert saved.status_code in (200, 201), saved.get_body()
+        rid = body_of(await api.create(api.mint(ALEX), SEVEN_ZIP), 201)["request_id"]
+        await api.host.settle()
+        view = body_of(await api.read(api.mint(ALEX), rid), 200)
+        assert view["approval"] == {"stage": 0, "stages": 2, "name": "Manager", "rule": "any", "approvers": [MEGAN],
+                                    "waiting_on": [MEGAN], "escalated": False}  # fmt: skip
+        approve = {"verdict": "approve"}
+        as_approver = {oid: api.mint(oid, roles=("Approver",)) for oid in (MEGAN, ADELE, ISAIAH)}
+        problem = body_of(await api.decide(as_approver[ADELE], rid, approve), 403)  # not this stage's approver
+        assert "current stage" in problem["detail"]
+        assert body_of(await api.decide(as_approver[MEGAN], rid, approve), 201)["status"] == "PendingApproval"
+        await api.host.settle()
+        adele = body_of(await api.decide(as_approver[ADELE], rid, approve), 201)
+        assert (adele["stage"], adele["status"]) == (1, "PendingApproval")
+        again = body_of(await api.decide(as_approver[ADELE], rid, {"verdict": "reject"}), 409)
+        assert again["decision"]["verdict"] == "approved" and "already decided" in again["detail"]
+        waiting = body_of(await api.read(api.mint(ALEX), rid), 200)["approval"]
+        assert (waiting["stage"], waiting["rule"], waiting["waiting_on"]) == (1, "all", [ISAIAH])
+        assert body_of(await api.decide(as_approver[ISAIAH], rid, approve), 201)["status"] == "Approved"
+        done = await api.host.wait_for(instance_id_for(rid), RuntimeStatus.COMPLETED)
+        assert json.loads(done.output) == "Completed"
+    finally:
+        drop_policy(api, package)
+
+
+async def test_a_blocked_package_is_refused_at_request_time_naming_it(api: Api) -> None:
+    package = "7zip.7zip"
+    PolicyRepository(api.services.account).create(Policy(SANDBOX_TENANT_ID, package, canonical({"blocked": True})))
+    try:
+        problem = body_of(await api.create(api.mint("oid-kim"), SEVEN_ZIP), 403)
+        assert "7zip.7zip" in problem["detail"] and "blocked" in problem["detail"]
+        stored = api.services.requests.list_by_requester(SANDBOX_TENANT_ID, "oid-kim", 10).items
+        assert stored == []  # nothing was stored
+    finally:
+        drop_policy(api, package)
+
+
+def drop_policy(api: Api, package: str) -> None:
+    """Other tests in this module use the sandbox tenant's default behaviour (no policy saved)."""
+    policies = PolicyRepository(api.services.account)
+    found = policies.get(SANDBOX_TENANT_ID, package)
+    if found is not None:
+        policies.delete(SANDBOX_TENANT_ID, package, found.etag)

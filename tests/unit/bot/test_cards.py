@@ -22,6 +22,7 @@ from bot.cards import (
     request_status_card,
     search_results_card,
 )
+from bot.cards.stage import StageView
 from greenlight.models import Decision, Request, RequestStatus
 from tests.unit.bot.card_schema import schema_errors
 
@@ -110,6 +111,15 @@ BUILDERS = {
     "status at 100% with error": lambda: request_status_card(
         make_request(status=RequestStatus.FAILED, error=HUGE), Progress("Done", 100, HUGE)
     ),
+    "approval with a stage, huge names": lambda: approval_card(
+        make_request(), stage=StageView(HUGE, "all", (HUGE,) * 40, (HUGE,) * 40, True), viewer_name=HUGE
+    ),
+    "decided: stage 1 of 2, next stage": lambda: decided_card(
+        make_request(), make_decision(), stage_label="Stage 1 of 2 (" + HUGE + ")", note=HUGE
+    ),
+    "status with a stage and Cancel": lambda: request_status_card(
+        make_request(), stage=StageView("Stage 2 of 2: IT", "all", (HUGE,) * 3, (HUGE,) * 30), cancellable=True
+    ),
     "my requests (40)": lambda: request_list_card("Your requests", [make_request()] * 40, "none"),
     "pending (40, reviewable)": lambda: request_list_card("Waiting", [make_request()] * 40, "none", reviewable=True),
     "pending (empty)": lambda: request_list_card("Waiting", [], "Nothing is waiting.", reviewable=True),
@@ -165,10 +175,29 @@ def _actions(card: dict) -> list[dict]:
 def test_approval_card_offers_execute_actions_with_submit_fallback_carrying_only_ids() -> None:
     actions = _actions(approval_card(make_request()))
     assert [a["verb"] for a in actions] == ["approve", "reject"]
-    for action in actions:
-        assert action["data"] == {"verb": action["verb"], "requestId": "9f6c2d1e4b3a48d9a1c0e7f5b2d4c6a8"}
+    for action in actions:  # the stage the card was sent for: a click on an older stage's card is told so
+        assert action["data"] == {"verb": action["verb"], "requestId": "9f6c2d1e4b3a48d9a1c0e7f5b2d4c6a8", "stage": 0}
         assert action["fallback"]["type"] == "Action.Submit"
         assert action["fallback"]["data"] == action["data"]
+
+
+def test_a_stage_view_shows_the_stage_rule_who_else_was_asked_and_whom_it_waits_on() -> None:
+    view = StageView("Stage 2 of 2: IT Approvers", "all", ("Isaiah Langer",), ("Adele Vance", "Isaiah Langer"))
+    texts = _texts(approval_card(make_request(), stage=view, viewer_name="Adele Vance"))
+    assert "Stage 2 of 2: IT Approvers (all of them must approve)" in texts
+    assert "Also asked: Isaiah Langer" in texts and "Waiting on: Isaiah Langer" in texts
+
+
+def test_the_requesters_card_offers_cancel_only_when_cancellable() -> None:
+    with_button = _actions(request_status_card(make_request(), cancellable=True))
+    assert [(a["verb"], a["data"]) for a in with_button] == [
+        ("cancel", {"verb": "cancel", "requestId": "9f6c2d1e4b3a48d9a1c0e7f5b2d4c6a8"})
+    ]
+    assert _actions(request_status_card(make_request())) == []
+
+
+def _texts(card: dict) -> list[str]:
+    return [item["text"] for item in card["body"] if item.get("type") == "TextBlock"]
 
 
 def test_decided_card_names_the_approver_and_time_and_has_no_buttons() -> None:

@@ -24,6 +24,7 @@ from bot.commands import CommandKind, parse_command
         ("my requests", CommandKind.STATUS, ""),
         ("My Requests", CommandKind.STATUS, ""),
         ("pending", CommandKind.PENDING, ""),
+        ("cancel 9F6C2D1E4B3A48D9A1C0E7F5B2D4C6A8", CommandKind.CANCEL, "9f6c2d1e4b3a48d9a1c0e7f5b2d4c6a8"),
         ("<p>pending</p>", CommandKind.PENDING, ""),
         ("please install photoshop", CommandKind.UNKNOWN, "please install photoshop"),
     ],
@@ -42,6 +43,8 @@ def test_commands_are_recognised(text, kind, argument) -> None:
         ("status of my photoshop", CommandKind.STATUS, "a request id from the list"),
         ("request ../../etc/passwd", CommandKind.REQUEST, "does not look like a WinGet package id"),
         ("request 7zip 7zip", CommandKind.REQUEST, "does not look like a WinGet package id"),
+        ("cancel", CommandKind.CANCEL, "a request id"),
+        ("cancel my photoshop request", CommandKind.CANCEL, "a request id"),
     ],
 )
 def test_unusable_arguments_say_why(text, kind, problem) -> None:

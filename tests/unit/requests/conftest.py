@@ -13,6 +13,7 @@ from tests.support.fakes import (
     FakeCatalog,
     FakeDecisions,
     FakeDevices,
+    FakePolicies,
     FakeRequests,
     RecordingNotifier,
     RecordingWorkflow,
@@ -35,6 +36,7 @@ class World:
     notifier: RecordingNotifier
     service: RequestService
     steps: RequestSteps
+    policies: FakePolicies
 
 
 @pytest.fixture
@@ -42,6 +44,8 @@ def world() -> World:
     requests, decisions, audit = FakeRequests(), FakeDecisions(), FakeAudit()
     catalog, devices, notifier = FakeCatalog(), FakeDevices(), RecordingNotifier()
     approvers = ConfiguredApprovers(frozenset({BOB, CAROL, ALICE}))  # Alice never approves her own
-    service = RequestService(requests, decisions, audit, approvers, catalog, devices)
-    steps = RequestSteps(requests, decisions, audit, lambda: notifier)
-    return World(requests, decisions, audit, catalog, devices, RecordingWorkflow(), notifier, service, steps)
+    policies = FakePolicies()
+    policies.default_approvers = (BOB, CAROL, ALICE)
+    service = RequestService(requests, decisions, audit, approvers, catalog, devices, policies=policies)
+    steps = RequestSteps(requests, decisions, audit, lambda: notifier, policies)
+    return World(requests, decisions, audit, catalog, devices, RecordingWorkflow(), notifier, service, steps, policies)

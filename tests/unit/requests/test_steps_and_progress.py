@@ -6,28 +6,35 @@ from greenlight.models import Decision, RequestStatus, Verdict
 from greenlight.requests import Progress, RequestProgress
 from greenlight.requests.devices import architecture_from
 from tests.support.builders import a_request
-from tests.unit.requests.conftest import ALICE, BOB, TENANT, World
+from tests.unit.requests.conftest import ALICE, BOB, CAROL, TENANT, World
 
 
-async def test_open_for_approval_moves_submitted_to_pending_and_sends_cards(world: World) -> None:
+async def test_with_no_policy_one_stage_of_the_configured_approvers_is_opened_and_its_cards_sent(
+    world: World,
+) -> None:
     request = a_request(tenant_id=TENANT, requester_oid=ALICE, status=RequestStatus.SUBMITTED)
     world.requests.create(request)
-    opened = await world.steps.open_for_approval(TENANT, request.request_id)
-    assert opened == {"status": "PendingApproval", "stage": 0, "approvers": ["approver-1"]}
+    plan = await world.steps.plan_approval(TENANT, request.request_id)
+    assert plan["outcome"] == "approval" and [s["approvers"] for s in plan["stages"]] == [[BOB, CAROL]]
+    assert [s["rule"] for s in plan["stages"]] == ["any"]
+    opened = await world.steps.open_stage(TENANT, request.request_id, 0)
+    assert opened == {"status": "PendingApproval", "stage": 0, "approvers": [BOB, CAROL]}
     assert world.notifier.statuses[-1][0] == "PendingApproval"
+    assert world.requests.get(TENANT, request.request_id).value.plan == plan  # kept for the doors
 
 
-async def test_open_for_approval_does_not_reopen_a_cancelled_request(world: World) -> None:
+async def test_planning_does_not_reopen_a_cancelled_request(world: World) -> None:
     request = a_request(tenant_id=TENANT, requester_oid=ALICE, status=RequestStatus.CANCELLED)
     world.requests.create(request)
-    assert (await world.steps.open_for_approval(TENANT, request.request_id))["status"] == "Cancelled"
+    assert (await world.steps.plan_approval(TENANT, request.request_id))["outcome"] == "closed"
+    assert (await world.steps.open_stage(TENANT, request.request_id, 0))["status"] == "Cancelled"
     assert world.notifier.sent == []
 
 
 async def test_decision_of_reads_the_recorded_decision_and_none_for_another_stage(world: World) -> None:
     request = a_request(tenant_id=TENANT, requester_oid=ALICE)
     world.requests.create(request)
-    world.decisions.record(Decision(request.request_id, 0, BOB, "Bob", Verdict.REJECTED))
+    world.decisions.settle(Decision(request.request_id, 0, BOB, "Bob", Verdict.REJECTED))  # a row from before
     assert (await world.steps.decision_of(TENANT, request.request_id, 1))["verdict"] is None
     outcome = await world.steps.decision_of(TENANT, request.request_id, 0)
     assert outcome == {"verdict": "rejected", "status": "Rejected"}
