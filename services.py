@@ -5,7 +5,7 @@ activities. `greenlight/` never imports a door; this module (outside `greenlight
     s = services.get()
     await s.service.submit_request(command, workflow)       # application layer (greenlight.requests)
     await s.steps.set_status(...)                           # workflow steps (activities)
-    s.notifier                                              # the Teams bot's ApprovalDispatch (lazy)
+    s.notifier                                              # who tells people (function_app.py names the Teams bot)
     s.progress_for(tenant_id, request_id)                   # a ProgressSink for the publish side
     s.publishing                                            # greenlight.publishing (the publish activities)
 """
@@ -28,7 +28,7 @@ from greenlight.requests.catalog import WingetPackageCatalog
 from greenlight.requests.devices import IntuneDevices
 from greenlight.requests.ports import DeviceDirectory, Notifier, PackageCatalog
 from greenlight.requests.progress import Progress, ProgressSink
-from greenlight.settings import EnvReader, SettingsError
+from greenlight.settings import EnvReader
 from greenlight.storage import (
     ApprovalCardRepository,
     AuditLog,
@@ -60,15 +60,18 @@ class SilentNotifier:
         return False
 
 
-def bot_notifier() -> Notifier:
-    """The Teams bot's ApprovalDispatch (it implements greenlight.requests.ports.Notifier)."""
-    from bot.runtime import get_runtime
+_default_notifier: Callable[[], Notifier] = SilentNotifier
 
-    try:
-        return get_runtime().services.dispatch
-    except SettingsError as error:
-        log.error("bot is not configured (%s); requests go on without Teams notifications", error)
-        return SilentNotifier()
+
+def use_notifier(factory: Callable[[], Notifier]) -> None:
+    """Who tells people: the entry point (function_app.py) names the Teams bot's notifier. This module imports no
+    door, so the bot can use the composition root without a circle."""
+    global _default_notifier
+    _default_notifier = factory
+
+
+def default_notifier() -> Notifier:
+    return _default_notifier()
 
 
 @dataclass
@@ -85,7 +88,7 @@ class Services:
     service: RequestService
     steps: RequestSteps
     policies: PolicyService
-    notifier_factory: Callable[[], Notifier] = bot_notifier
+    notifier_factory: Callable[[], Notifier] = default_notifier
     _notifier: Notifier | None = field(default=None, repr=False)
     _publishing: PublishingService | None = field(default=None, repr=False)
 
@@ -148,7 +151,7 @@ def build(
         service=RequestService(requests, decisions, audit, approvers, catalog, devices, policies=policies),
         steps=RequestSteps(requests, decisions, audit, lambda: holder["services"].notifier, policies),
         policies=policies,
-        notifier_factory=notifier or bot_notifier,
+        notifier_factory=notifier or default_notifier,
     )
     holder["services"] = services
     return services

@@ -5,6 +5,7 @@ Module-level singletons persist per worker process, so they hold no per-request 
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from greenlight.requests import RequestService
 from greenlight.requests.approvers import ApproverDirectory, approver_directory
 from greenlight.requests.catalog import WingetPackageCatalog
 from greenlight.requests.devices import IntuneDevices
+from greenlight.requests.ports import Notifier
 from greenlight.settings import SettingsError
 from greenlight.storage import (
     ApprovalCardRepository,
@@ -108,6 +110,8 @@ def _approver_directory(settings: BotSettings) -> ApproverDirectory:
     )
 
 
+log = logging.getLogger("greenlight.bot.runtime")
+
 _runtime: BotRuntime | None = None
 _lock = threading.Lock()
 
@@ -122,6 +126,17 @@ def get_runtime() -> BotRuntime:
             shared = services.get()
             _runtime = BotRuntime.build(BotSettings.from_env(), shared.account, service=shared.service)
         return _runtime
+
+
+def teams_notifier() -> Notifier:
+    """The bot's ApprovalDispatch as the workflow's notifier; a silent one (logged) when the bot is not configured."""
+    import services
+
+    try:
+        return get_runtime().services.dispatch
+    except SettingsError as error:
+        log.error("bot is not configured (%s); requests go on without Teams notifications", error)
+        return services.SilentNotifier()
 
 
 def set_runtime(runtime: BotRuntime | None) -> None:
