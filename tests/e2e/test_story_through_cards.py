@@ -1,13 +1,15 @@
 """The main job through Teams cards, on the stack `make run` starts (scripts/stack.start_stack, its own ports and
 state): Alex's Agents Playground (the requester) and Megan's (an approver: the current user of a second Playground).
 
-1. Megan's tab loads: her Playground installs the bot in her personal chat, and the bot stores her reference.
-2. Alex: `search 7zip` → Request → justification → Submit, with his chat open in headless Chromium.
-3. The approval card arrives in Megan's personal chat, on HER Playground's stream; she clicks Approve.
+1. Megan's tab loads in headless Chromium: her Playground installs the bot in her personal chat (the UI does that
+   on load), and the bot stores her reference.
+2. Alex: `search 7zip` → Request → justification → Submit, with his chat open in headless Chromium too.
+3. The approval card arrives in Megan's personal chat, on HER Playground's stream and in her tab
+   (test-artifacts/story-approval-card.png); she clicks Approve.
 4. The request reaches Completed; Alex's status card (read from his Playground's stream) went through the
    publishing stages in order and ends "On its way to your devices"; the sandbox's Intune holds the app, its
    content committed, assigned, Alex in its group.
-5. Chromium's screenshot of Alex's final card: test-artifacts/story-completed.png.
+5. Chromium's screenshot of Alex's final card in his tab: test-artifacts/story-completed.png.
 """
 
 from __future__ import annotations
@@ -106,16 +108,23 @@ def intune_state(stack: LocalStack) -> dict[str, Any]:
     return response.json()
 
 
-async def watch_alex_in_chromium(stack: LocalStack, screenshot: Path) -> asyncio.subprocess.Process:
+async def open_in_chromium(
+    url: str, screenshot: Path, needle: str, tabs: list[asyncio.subprocess.Process]
+) -> asyncio.subprocess.Process:
+    """A person's tab on one Playground's personal chat, kept open until a card containing `needle` shows (the
+    browser is added to `tabs` at once, so the test stops it whatever happens)."""
+    for stale in (screenshot, screenshot.with_name(f"failed-{screenshot.name}")):
+        stale.unlink(missing_ok=True)
     browser = await asyncio.create_subprocess_exec(
         "node",
         str(SCRIPT),
-        stack.playground_url,
+        url,
         str(screenshot),
-        DONE_MESSAGE,
+        needle,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+    tabs.append(browser)
     async with asyncio.timeout(90):
         ready = (await browser.stdout.readline()).decode().strip()
     assert ready == "READY", ready + (await browser.stdout.read()).decode()
@@ -142,27 +151,29 @@ async def test_alex_requests_megan_approves_in_her_playground_and_the_app_reache
 ) -> None:
     account = StorageAccount.from_connection_string(story_stack.azurite.connection_string)
     screenshot = artifacts_dir / "story-completed.png"
-    for stale in (screenshot, artifacts_dir / f"failed-{screenshot.name}"):
-        stale.unlink(missing_ok=True)
+    approval_screenshot = artifacts_dir / "story-approval-card.png"
+    tabs: list[asyncio.subprocess.Process] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         alex = Playground(story_stack.playground_url, session)
         megan = Playground(story_stack.approver_playground_url, session)
         await alex.connect()
         await megan.connect()
         try:
-            # 1. Megan's tab loads first: the Playground installs the bot in her personal chat (as its UI does).
-            status, _ = await megan.install(MEGANS_CHAT_ID)
-            assert status in (200, 201)
+            # 1. Megan's tab loads first: her Playground's UI installs the bot in her chat, and the bot greets her.
+            megans_tab = await open_in_chromium(
+                story_stack.approver_playground_url, approval_screenshot, "Approval needed: 7zip.7zip", tabs
+            )
             await megan.chat.wait_for(
                 lambda f: f.get("actionConversationId") == MEGANS_CHAT_ID and "Hi!" in str(f["message"].get("text"))
             )
             # 2. Alex, his chat open in a browser: search → Request → justification → Submit.
-            browser = await watch_alex_in_chromium(story_stack, screenshot)
+            alexs_tab = await open_in_chromium(story_stack.playground_url, screenshot, DONE_MESSAGE, tabs)
             form_id, body = await request_7zip(alex)
             request_id = request_id_in(body["value"])
 
             # 3. The approval card is in Megan's own chat, in her Playground; she approves there.
             card_id = await approval_card_in(megan, MEGANS_CHAT_ID, request_id)
+            shown_to_megan = await browser_result(megans_tab)  # her tab shows it, with its buttons
             approve = {"verb": "approve", "requestId": request_id}
             status, body = await megan.click(MEGAN, MEGANS_CHAT_ID, card_id, "approve", approve)
             assert status == 200 and "Approved by Megan Bowen" in card_text(body["value"]), body
@@ -179,10 +190,14 @@ async def test_alex_requests_megan_approves_in_her_playground_and_the_app_reache
             )
             shown = text_of(final)
             progress = progress_shown(alex.chat.items, form_id)
-            shown_in_browser = await browser_result(browser)
+            shown_in_browser = await browser_result(alexs_tab)
         finally:
             await alex.close()
             await megan.close()
+            for tab in tabs:
+                if tab.returncode is None:
+                    tab.kill()
+                    await tab.wait()
 
     assert "7zip.7zip — Completed" in shown and "Done · 100%" in shown, shown
     assert collapsed([stage for stage, _ in progress]) == STAGES, progress
@@ -195,6 +210,8 @@ async def test_alex_requests_megan_approves_in_her_playground_and_the_app_reache
     assert any(ALEX.oid in group["members"] for group in intune["groups"])
     assert DONE_MESSAGE in shown_in_browser and "Completed" in shown_in_browser, shown_in_browser
     assert screenshot.stat().st_size > 10_000
+    assert "Alex Wilber" in shown_to_megan and "Approve" in shown_to_megan, shown_to_megan
+    assert approval_screenshot.stat().st_size > 10_000
 
 
 def text_of(frame: dict[str, Any]) -> str:
