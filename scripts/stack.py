@@ -144,6 +144,9 @@ def start_stack(local: Path, chosen: Mapping[str, int], started: list[ManagedPro
     )
     _, sandbox = start_sandbox(logs, local / "sandbox", port=chosen["SANDBOX_PORT"], owner=started)
     env = local_app_environment(azurite.connection_string, sandbox.base_url, sandbox.ca_file, local)
+    # A chat with someone the bot has never met (an API request's approvers, before any tab was opened) is created
+    # in Alex's Playground, not at Teams' public connector.
+    env["GREENLIGHT_BOT_DEFAULT_SERVICE_URL"] = f"http://127.0.0.1:{chosen['PLAYGROUND_PORT']}/_connector"
     _, devhost_url = start_devhost(logs, env, port=chosen["DEVHOST_PORT"], owner=started)
     messages = f"{devhost_url}/api/messages"
     _, playground_url = start_playground(
