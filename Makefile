@@ -19,8 +19,11 @@ $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
+# `npm ci` first empties node_modules, through a symlink too: a checkout whose node_modules links to a shared
+# install (a git worktree) would wipe it for everyone, so a linked one is left to its owner.
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	@if [ -L node_modules ]; then echo "node_modules links to a shared install: not reinstalling it"; \
+	else npm ci --no-audit --no-fund --loglevel=error; fi
 	@touch $@
 
 # Debian's Chromium for the one browser-driven test (Playwright's own browser download cannot work offline).

@@ -98,7 +98,10 @@ class BotSettings:
             if app_type in (AppType.SINGLE_TENANT, AppType.MULTI_TENANT) and password is None:
                 raise SettingsError(f"MicrosoftAppPassword is required when MicrosoftAppType is {app_type.value}")
         hosts = tuple(h.lower() for h in reader.string_list("GREENLIGHT_BOT_SERVICE_URL_HOSTS"))
-        default_service_url = reader.url("GREENLIGHT_BOT_DEFAULT_SERVICE_URL", DEFAULT_SERVICE_URL)
+        # Locally (make run) it names the Playground's connector, so nothing is ever sent to Teams from a laptop.
+        default_service_url = reader.url(
+            "GREENLIGHT_BOT_DEFAULT_SERVICE_URL", DEFAULT_SERVICE_URL, allow_http_loopback=local
+        )
         allowed_tenants = reader.string_list("GREENLIGHT_BOT_ALLOWED_TENANTS")
         if not allowed_tenants and tenant_id and app_type is not AppType.MULTI_TENANT:
             allowed_tenants = (tenant_id,)

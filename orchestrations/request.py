@@ -48,7 +48,8 @@ def request_orchestrator(context: df.DurableOrchestrationContext):
     if verdict != "approved":
         return (yield from not_approved(context, ref, verdict))
 
-    step = progress("Publishing", 20, "Approved; preparing the package")
+    # Percents only grow on the requester's card: publishing's own stages start at 10 (Verifying).
+    step = progress("Publishing", 10, "Approved; preparing the package")
     context.set_custom_status(step)
     moved = yield context.call_activity("set_request_status", {**ref, "status": "Publishing", "progress": step})
     if not moved["ok"]:  # cancelled in the meantime: the row decides, and everyone is told
@@ -69,7 +70,7 @@ def request_orchestrator(context: df.DurableOrchestrationContext):
 
 
 def grant_and_complete(context: df.DurableOrchestrationContext, ref: dict[str, Any], published: dict[str, Any]):
-    step = progress("Assigning", 90, "Published; giving you access")
+    step = progress("Assigning", 95, "Published; giving you access")
     context.set_custom_status(step)
     yield context.call_activity(
         "set_request_status", {**ref, "status": "Published", "app_id": published["app_id"], "progress": step}

@@ -266,11 +266,13 @@ def start_playground(
     work_dir: Path | None = None,
     config_file: Path = PLAYGROUND_CONFIG,
     owner: list[ManagedProcess] | None = None,
+    name: str = "playground",
 ) -> tuple[ManagedProcess, str]:
     """The Teams-like Agents Playground pointed at `bot_endpoint`, without opening a browser.
 
     Its users, tenant and chats come from `config_file`, which it reads as `.m365agentsplayground.yml` in its
-    working directory.
+    working directory. `name` names the process and its log (`<name>.log`), so two Playgrounds can share a log
+    directory.
     """
     port = port or free_port()
     work_dir = work_dir or log_dir / "playground"
@@ -284,5 +286,5 @@ def start_playground(
     }
     base_url = f"http://127.0.0.1:{port}"
     ready = http_ready(f"{base_url}/_debug/ping", accept=lambda s: s == 200)
-    process = start_process("playground", argv, log_dir / "playground.log", ready, env=env, cwd=work_dir, owner=owner)
+    process = start_process(name, argv, log_dir / f"{name}.log", ready, env=env, cwd=work_dir, owner=owner)
     return process, base_url

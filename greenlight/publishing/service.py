@@ -316,7 +316,8 @@ class PublishingService:
 
         await asyncio.to_thread(record)
         sink = await self._sink(job)
-        await sink.report(Progress("Done", 100, "Published to Intune"))
+        # The publication is done, the request not yet: its workflow still grants access (then "Done", 100 %).
+        await sink.report(Progress("Assigning", percent_of("Assigning", 1), "Published to Intune"))
         return {"ok": True}
 
     @guarded

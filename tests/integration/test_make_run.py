@@ -19,6 +19,7 @@ PORT_VARIABLES = (
     "SANDBOX_PORT",
     "DEVHOST_PORT",
     "PLAYGROUND_PORT",
+    "PLAYGROUND_APPROVER_PORT",
 )
 
 
@@ -50,10 +51,11 @@ def test_stack_starts_every_service_and_ctrl_c_stops_them_all(tmp_path):
     try:
         _wait_for_banner(stack, log_path)
         children = psutil.Process(stack.pid).children(recursive=True)
-        assert len(children) >= 4, "expected Azurite, sandbox, devhost and the Playground"
+        assert len(children) >= 5, "expected Azurite, sandbox, devhost and two Playgrounds"
 
         health = httpx.get(f"http://127.0.0.1:{ports['DEVHOST_PORT']}/api/health", timeout=10)
         ping = httpx.get(f"http://127.0.0.1:{ports['PLAYGROUND_PORT']}/_debug/ping", timeout=10)
+        approver = httpx.get(f"http://127.0.0.1:{ports['PLAYGROUND_APPROVER_PORT']}/_internal/v1/config", timeout=10)
         sandbox = httpx.get(
             f"https://127.0.0.1:{ports['SANDBOX_PORT']}/health",
             verify=str(tmp_path / "local" / "sandbox" / "tls" / "ca.pem"),
@@ -61,6 +63,7 @@ def test_stack_starts_every_service_and_ctrl_c_stops_them_all(tmp_path):
         )
         assert health.status_code in (200, 503)  # 503 names a component that is down; both are answers
         assert ping.text == "pong"
+        assert approver.json()["config"]["currentUser"]["name"] == "Megan Bowen"  # her own Playground
         assert sandbox.status_code == 200
 
         stack.send_signal(signal.SIGINT)
@@ -128,7 +131,7 @@ def test_ctrl_c_while_starting_stops_the_service_being_started(tmp_path):
         assert stack.wait(timeout=60) == 0
         _, alive = psutil.wait_procs(list(seen.values()), timeout=15)
         assert alive == [], f"still running after Ctrl-C: {[p.pid for p in alive]}"
-        assert port_is_free(ports["PLAYGROUND_PORT"]) and port_is_free(ports["DEVHOST_PORT"])
+        assert all(port_is_free(ports[n]) for n in ("PLAYGROUND_PORT", "PLAYGROUND_APPROVER_PORT", "DEVHOST_PORT"))
     finally:
         if stack.poll() is None:
             stack.kill()

@@ -43,7 +43,7 @@ async def test_a_7zip_publication_ends_with_one_verified_app_assigned_and_the_re
     assert world.service.publication_state(claim["input"]["publication_id"])["state"] == "published"
     assert world.staged_blobs() == []  # installer and checkpoint cleaned up
     stages = [p.stage for p in world.sinks[request_id].reports]
-    assert stages[0] == "Verifying" and stages[-1] == "Done"
+    assert stages[0] == "Verifying" and stages[-1] == "Assigning"  # "Done" is the request's, after grant_access
     assert {"Downloading", "Uploading", "Assigning"} <= set(stages)
     percents = [p.percent for p in world.sinks[request_id].reports]
     assert percents == sorted(percents)
@@ -119,5 +119,5 @@ async def test_claims_while_publishing_wait_and_every_waiter_gets_progress(world
 
     final = world.service.publication_state(waiting["publication_id"])
     assert final["state"] == "published" and final["app_id"] and final["error"] is None
-    assert [p.stage for p in world.sinks[waiter_request].reports][-1] == "Done"
+    assert world.sinks[waiter_request].reports[-1].message == "Published to Intune"
     assert asyncio.iscoroutinefunction(world.sinks[waiter_request].report)

@@ -66,6 +66,22 @@ def test_configured_hosts_replace_the_defaults() -> None:
     assert not settings.is_allowed_service_url("https://smba.trafficmanager.net/amer/")
 
 
+def test_the_default_service_url_may_be_the_playground_only_locally() -> None:
+    playground = {"GREENLIGHT_BOT_DEFAULT_SERVICE_URL": "http://127.0.0.1:56150/_connector"}
+    settings = BotSettings.from_env({"GREENLIGHT_ENV": "local"} | playground)
+    assert settings.default_service_url == "http://127.0.0.1:56150/_connector/"
+    with pytest.raises(SettingsError, match="GREENLIGHT_BOT_DEFAULT_SERVICE_URL must be an https URL"):
+        BotSettings.from_env(
+            {
+                "GREENLIGHT_ENV": "azure",
+                "MicrosoftAppId": APP,
+                "MicrosoftAppTenantId": TENANT,
+                "MicrosoftAppPassword": "x",
+            }
+            | playground
+        )
+
+
 def test_approver_oids_are_normalised() -> None:
     settings = BotSettings.from_env({"GREENLIGHT_ENV": "local", "GREENLIGHT_APPROVER_OIDS": " AbC , def ,,"})
     assert settings.approver_oids == frozenset({"abc", "def"})
