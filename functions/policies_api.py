@@ -6,7 +6,6 @@ stale). An invalid policy answers 400 naming each wrong field; every change is a
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import azure.functions as func
@@ -14,12 +13,11 @@ import azure.functions as func
 from functions import blueprint, runtime
 from functions.auth import JsonResult, Principal, Role, api_endpoint
 from functions.problems import ApiProblem, register_problem
+from greenlight.identifiers import is_valid_package_id
 from greenlight.models import Policy, Versioned
 from greenlight.policy import PolicyInvalid
 from greenlight.policy.admin import DEFAULT_PACKAGE, PolicyAdmin, PreconditionFailed, PreconditionRequired
 from greenlight.storage import AuditLog, PolicyRepository
-
-_PACKAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
 
 register_problem(PreconditionRequired, 428, "If-Match required", "precondition-required")
 register_problem(PreconditionFailed, 412, "Changed by someone else; read it again", "precondition-failed")
@@ -42,7 +40,7 @@ def _admin() -> PolicyAdmin:
 
 def _package_id(req: func.HttpRequest) -> str:
     package_id = req.route_params.get("package_id", "")
-    if package_id != DEFAULT_PACKAGE and not _PACKAGE_ID.fullmatch(package_id):
+    if package_id != DEFAULT_PACKAGE and not is_valid_package_id(package_id):
         raise ApiProblem(
             400, "Invalid package_id", "package_id must be a WinGet package id, or * for the default", "invalid-path"
         )
@@ -72,7 +70,11 @@ def get_policy(req: func.HttpRequest, principal: Principal) -> JsonResult:
     roles={Role.ADMIN},
     request_schema="Policy",
     response_schema="PolicyView",
-    summary="Save a package's policy, or * (Admins; If-Match with the ETag to change an existing one)",
+    summary="Save a package's policy, or * (Admins; 201 when new; If-Match with the ETag to change an existing one)",
+    problems={
+        412: "If-Match names an older version of the policy",
+        428: "the policy exists: changing it needs If-Match",
+    },
 )
 def put_policy(req: func.HttpRequest, principal: Principal, body: dict[str, Any]) -> JsonResult:
     package_id = _package_id(req)
@@ -89,7 +91,12 @@ def put_policy(req: func.HttpRequest, principal: Principal, body: dict[str, Any]
 
 
 @blueprint.route(route="policies/{package_id}", methods=["DELETE"])
-@api_endpoint(roles={Role.ADMIN}, response_status=204, summary="Delete a package's policy, or * (Admins; If-Match)")
+@api_endpoint(
+    roles={Role.ADMIN},
+    response_status=204,
+    summary="Delete a package's policy, or * (Admins; If-Match)",
+    problems={412: "If-Match names an older version of the policy", 428: "deleting needs If-Match"},
+)
 def delete_policy(req: func.HttpRequest, principal: Principal) -> func.HttpResponse:
     _admin().delete(principal.tenant_id, _package_id(req), _if_match(req), principal.oid)
     return func.HttpResponse(status_code=204)
