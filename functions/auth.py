@@ -37,7 +37,14 @@ from functions.tokens import AuthError, AuthUnavailable
 from greenlight import telemetry
 from greenlight.numbers import declares_more_than
 from greenlight.settings import SettingsError
-from greenlight.storage import AlreadyExists, ConcurrencyConflict, InvalidContinuation, NotFound, StorageError
+from greenlight.storage import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    InvalidContinuation,
+    InvalidKey,
+    NotFound,
+    StorageError,
+)
 
 log = logging.getLogger("greenlight.api")
 install_log_correlation()
@@ -212,6 +219,8 @@ def _problem_from(error: BaseException) -> func.HttpResponse:
         return problem.to_response()
     if isinstance(error, SettingsError):
         return problem_response(503, "Service not configured", "the API's settings are invalid", "not-configured")
+    if isinstance(error, InvalidKey):  # an id no table can hold is the caller's mistake, not an outage
+        return problem_response(400, "Invalid identifier", str(error), "invalid-key")
     if isinstance(error, StorageError):
         log.error("storage failed: %s", error)
         return problem_response(503, "Storage unavailable", "try again shortly", "storage-unavailable")

@@ -6,6 +6,7 @@ stale). An invalid policy answers 400 naming each wrong field; every change is a
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import azure.functions as func
@@ -13,7 +14,6 @@ import azure.functions as func
 from functions import blueprint, runtime
 from functions.auth import JsonResult, Principal, Role, api_endpoint
 from functions.problems import ApiProblem, register_problem
-from greenlight.identifiers import is_valid_package_id
 from greenlight.models import Policy, Versioned
 from greenlight.policy import PolicyInvalid
 from greenlight.policy.admin import DEFAULT_PACKAGE, PolicyAdmin, PreconditionFailed, PreconditionRequired
@@ -38,9 +38,14 @@ def _admin() -> PolicyAdmin:
     return PolicyAdmin(PolicyRepository(storage), AuditLog(storage))
 
 
+# Stricter than WinGet's own identifier rule: a policy's id is a Table Storage row key, so ASCII letters, digits and
+# . _ + - only (no # or non-ASCII, which the key rules or the catalog would refuse later).
+_POLICY_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+
+
 def _package_id(req: func.HttpRequest) -> str:
     package_id = req.route_params.get("package_id", "")
-    if package_id != DEFAULT_PACKAGE and not is_valid_package_id(package_id):
+    if package_id != DEFAULT_PACKAGE and not _POLICY_KEY.fullmatch(package_id):
         raise ApiProblem(
             400, "Invalid package_id", "package_id must be a WinGet package id, or * for the default", "invalid-path"
         )

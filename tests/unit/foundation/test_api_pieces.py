@@ -98,6 +98,16 @@ def test_an_unexpected_error_is_a_500_problem_without_a_trace():
     assert b"secret internals" not in response.get_body() and b"Traceback" not in response.get_body()
 
 
+def test_an_id_no_table_can_hold_is_a_400_naming_it_not_a_storage_outage():
+    @api_endpoint()
+    def lookup(req: func.HttpRequest) -> dict:
+        return {"key": key("a#b", "package id")}
+
+    response = lookup(func.HttpRequest("GET", "http://x/api/k", body=b""))
+    assert response.status_code == 400
+    assert b"package id" in response.get_body()
+
+
 @pytest.mark.parametrize("bad", ["", "a/b", "a#b", "a?b", "a\\b", "tab\there", "x" * 600])
 def test_table_keys_refuse_what_table_storage_cannot_store(bad):
     with pytest.raises(InvalidKey):
