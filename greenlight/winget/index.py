@@ -16,8 +16,6 @@ Search: the lower-cased fields are kept as two UTF-8 byte strings, ranked by `by
 from __future__ import annotations
 
 import array
-import itertools
-import operator
 import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -57,9 +55,7 @@ class SearchHit:
 
 
 _DIGEST = 32  # packages.hash is a SHA-256; other lengths (never seen) are kept aside
-# In lower-cased-id order, rowid among case variants: the order the columns keep. SQLite's lower() folds ASCII
-# only, so the load checks the order and sorts in Python when a non-ASCII id puts it out of order.
-PACKAGES_SQL = "SELECT rowid, id, name, moniker, latest_version, hash FROM packages ORDER BY lower(id), rowid"
+PACKAGES_SQL = "SELECT rowid, id, name, moniker, latest_version, hash FROM packages ORDER BY rowid"
 TAGS_SQL = "SELECT m.package, t.tag FROM tags2_map m JOIN tags2 t ON t.rowid = m.tag"
 COMMANDS_SQL = "SELECT m.package, c.command FROM commands2_map m JOIN commands2 c ON c.rowid = m.command"
 PUBLISHERS_SQL = "SELECT package, norm_publisher FROM norm_publishers2"
@@ -175,20 +171,16 @@ class SourceIndex:
             twice = next(package_id for package_id, count in Counter(ids).items() if count > 1)
             raise MalformedPackage(f"index.db lists package {twice} twice")
         lowered = [package_id.lower() for package_id in ids]
-        if not all(map(operator.le, lowered, itertools.islice(lowered, 1, None))):  # a non-ASCII id: sort here
-            order = sorted(range(len(ids)), key=lambda n: (lowered[n], rowids[n]))
-            lowered = [lowered[n] for n in order]
-            rowids, ids, names, monikers, latest, digests = (
-                [column[n] for n in order] for column in (rowids, ids, names, monikers, latest, digests)
-            )
+        order = sorted(range(len(ids)), key=lowered.__getitem__)  # stable: rowid order among case variants
+        lowered = [lowered[n] for n in order]
         columns = self._columns
-        columns.rowids = array.array("q", rowids)
-        columns.ids = list(ids)
-        columns.names = list(names)
-        columns.monikers = [moniker or None for moniker in monikers]
+        columns.rowids = array.array("q", [rowids[n] for n in order])
+        columns.ids = [ids[n] for n in order]
+        columns.names = [names[n] for n in order]
+        columns.monikers = [monikers[n] or None for n in order]
         versions: dict[str, str] = {}
-        columns.latest = [versions.setdefault(version, version) for version in latest]
-        columns.set_digests(list(digests))
+        columns.latest = [versions.setdefault(latest[n], latest[n]) for n in order]
+        columns.set_digests([digests[n] for n in order])
         columns.tags = [tuple(sorted(tags.get(rowid, ()))) for rowid in columns.rowids]
         columns.commands = [tuple(sorted(commands.get(rowid, ()))) for rowid in columns.rowids]
         # Reversed, so the first position of each lower-cased id is the one kept.

@@ -1,5 +1,5 @@
-"""The index keeps packages in lower-cased-id order (case variants in rowid order), whoever sorts: SQLite does for
-ASCII ids; a non-ASCII id, which SQLite's lower() does not fold, makes the load sort in Python instead."""
+"""The index keeps packages in lower-cased-id order, case variants in rowid order, for ASCII and non-ASCII ids alike
+(Python's lower() folds both; SQLite's folds ASCII only, so the order cannot simply be left to SQLite)."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ def _index(path: Path, ids: list[str]) -> SourceIndex:
 @pytest.mark.parametrize(
     "ids",
     [
-        ["Zeta.App", "alpha.App", "Beta.Tool", "ALPHA.app", "beta.tool"],  # ASCII: SQLite's order is kept
-        ["Zeta.App", "Élan.App", "éclair.Tool", "alpha.App", "ÉCLAIR.tool", "ALPHA.app"],  # SQLite's differs
+        ["Zeta.App", "alpha.App", "Beta.Tool", "ALPHA.app", "beta.tool"],
+        ["Zeta.App", "Élan.App", "éclair.Tool", "alpha.App", "ÉCLAIR.tool", "ALPHA.app"],  # SQLite's lower() differs
     ],
 )
 def test_packages_are_in_lower_cased_id_order_with_case_variants_in_rowid_order(tmp_path: Path, ids: list[str]):
