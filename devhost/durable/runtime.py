@@ -156,6 +156,13 @@ class DurableRuntime:
         if name not in self._orchestrators:
             raise UnknownOrchestrator(name)
         instance_id = instance_id or uuid.uuid4().hex
+        # Insert first: a new id (the usual case) costs one write, not a read and a write. Only when the row
+        # exists is it read: a finished instance is replaced, a live one refused.
+        try:
+            await self._create_instance(name, instance_id, input_token, parent=None)
+            return instance_id
+        except ResourceExistsError:
+            pass
         existing = await self._record(instance_id)
         if existing is not None:
             if not existing.status.is_terminal:

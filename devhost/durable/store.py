@@ -29,6 +29,7 @@ from azure.data.tables.aio import TableClient
 
 from devhost.durable.history import Event
 from devhost.durable.state import InstanceState, RuntimeStatus
+from devhost.durable.table_rest import PreconditionFailed, TableRestClient
 
 META = "meta"
 # Azure Table string properties hold 64 KiB (32K UTF-16 code units); larger JSON is split across columns.
@@ -101,8 +102,11 @@ class DurableStore:
     def __init__(self, connection_string: str, table_name: str) -> None:
         # Storage on loopback (Azurite) needs no proxy or .netrc, and with environment settings on, the SDK and
         # aiohttp look them up again on every request; a remote account keeps the environment's proxy settings.
-        transport = AioHttpTransport(use_env_settings=not _is_loopback(connection_string))
+        use_env = not _is_loopback(connection_string)
+        transport = AioHttpTransport(use_env_settings=use_env)
         self._table = TableClient.from_connection_string(connection_string, table_name=table_name, transport=transport)
+        # The hot writes (insert, conditional replace) skip the SDK's pipeline when the account key signs them.
+        self._rest = TableRestClient.for_table(self._table.url, table_name, self._table.credential, use_env)
 
     async def open(self) -> None:
         try:
@@ -111,12 +115,15 @@ class DurableStore:
             pass
 
     async def close(self) -> None:
+        if self._rest is not None:
+            await self._rest.close()
         await self._table.close()
 
     # ------------------------------------------------------------------ instances
 
-    def _meta_entity(self, state: InstanceState) -> dict[str, Any]:
-        inline = state.history[state.archived_events :]
+    def _meta_entity(self, state: InstanceState, inline_json: str | None = None) -> dict[str, Any]:
+        if inline_json is None:
+            inline_json = json.dumps(state.history[state.archived_events :], separators=(",", ":"))
         return {
             "PartitionKey": state.instance_id,
             "RowKey": META,
@@ -125,12 +132,15 @@ class DurableStore:
             "CreatedTime": state.created_time,
             "LastUpdatedTime": state.last_updated_time,
             **_pack(state.to_json(), "State"),
-            **_pack(json.dumps(inline, separators=(",", ":")), "Inline"),
+            **_pack(inline_json, "Inline"),
         }
 
     async def create(self, state: InstanceState) -> str:
         """Insert a new instance. Raises ResourceExistsError on a duplicate id."""
-        meta = await self._table.create_entity(self._meta_entity(state))
+        entity = self._meta_entity(state)
+        if self._rest is not None and self._rest.accepts(entity):
+            return await self._rest.insert(entity)
+        meta = await self._table.create_entity(entity)
         return meta["etag"]
 
     async def load(self, instance_id: str, with_history: bool = True) -> LoadedInstance | None:
@@ -162,23 +172,27 @@ class DurableStore:
         entity-group transaction.
         """
         operations: list[Any] = []
-        inline_chars = len(json.dumps(state.history[state.archived_events :], separators=(",", ":")))
-        if inline_chars > INLINE_CHARS:
-            events = state.history[state.archived_events :]
+        inline_json: str | None = json.dumps(state.history[state.archived_events :], separators=(",", ":"))
+        if len(inline_json) > INLINE_CHARS:
             row = {"PartitionKey": state.instance_id, "RowKey": f"h-{state.execution_id}-{state.archived_rows:06d}"}
-            operations.append(("upsert", {**row, **_pack(json.dumps(events, separators=(",", ":")), "Events")}))
+            operations.append(("upsert", {**row, **_pack(inline_json, "Events")}))
             state.archived_events = len(state.history)
             state.archived_rows += 1
+            inline_json = None  # the archived events left the record: its inline part is encoded afresh
         condition = {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
-        operations.insert(0, ("update", self._meta_entity(state), condition))
+        operations.insert(0, ("update", self._meta_entity(state, inline_json), condition))
         operations.extend(("delete", {"PartitionKey": state.instance_id, "RowKey": key}) for key in consumed)
         if len(operations) > 100:
             raise StoreError(f"a checkpoint of {len(operations)} operations exceeds one table transaction")
         try:
+            if len(operations) == 1 and self._rest is not None and self._rest.accepts(operations[0][1]):
+                return await self._rest.replace(operations[0][1], etag)
             if len(operations) == 1:
                 meta = await self._table.update_entity(operations[0][1], **condition)
                 return meta["etag"]
             results = await self._table.submit_transaction(operations)
+        except PreconditionFailed as exc:
+            raise ConcurrentWriter(f"instance {state.instance_id} was changed by another writer") from exc
         except Exception as exc:  # any storage failure is classified for the runtime to retry
             if "UpdateConditionNotSatisfied" in str(exc) or "412" in str(exc):
                 raise ConcurrentWriter(f"instance {state.instance_id} was changed by another writer") from exc

@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 import azure.durable_functions as df
 import azure.functions as func
 import pytest
+from azure.core.exceptions import ResourceExistsError
 
-from devhost.durable.state import RuntimeStatus
-from devhost.durable.store import INLINE_CHARS, DurableStore
+from devhost.durable.state import InstanceState, RuntimeStatus
+from devhost.durable.store import INLINE_CHARS, ConcurrentWriter, DurableStore
+from devhost.durable.table_rest import TableRestClient
 from devhost.function_index import FunctionIndex, index_app
 from tests.integration.devhost.conftest import DurableHost, start_host
 
@@ -93,3 +95,29 @@ async def test_a_second_runtime_on_the_same_hub_resumes_a_waiting_instance(
         assert status.output == ["before", '"go"', "after"]
     finally:
         await server.close()
+
+
+@pytest.mark.parametrize("instance_id", ["plain-id_1.0", "needs escaping: O'Brien é"])
+async def test_the_checkpoint_writes_insert_once_and_replace_only_on_the_current_etag(azurite, instance_id: str):
+    """Plain ids take devhost's own REST client, others the SDK; both refuse a duplicate and a stale ETag."""
+    takes_rest = TableRestClient.accepts({"PartitionKey": instance_id, "RowKey": "meta"})
+    assert takes_rest is (instance_id == "plain-id_1.0")
+    store = DurableStore(azurite.connection_string, "StoreWrites")
+    await store.open()
+    now = "2026-12-03T10:00:00.000000Z"
+    state = InstanceState(instance_id, "chain", "e1", now, now, input_token='"in"', parent=None)
+    try:
+        first = await store.create(state)
+        with pytest.raises(ResourceExistsError):
+            await store.create(state)
+        state.history.append({"EventType": 0, "Timestamp": now})
+        state.status = RuntimeStatus.RUNNING
+        second = await store.commit(state, first)
+        with pytest.raises(ConcurrentWriter):
+            await store.commit(state, first)  # what a second host on the same hub would do
+        loaded = await store.load(instance_id)
+    finally:
+        await store.close()
+    assert second != first
+    assert loaded is not None and loaded.etag == second
+    assert loaded.state.status is RuntimeStatus.RUNNING and loaded.state.history == state.history
