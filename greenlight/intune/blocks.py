@@ -19,6 +19,7 @@ import base64
 import datetime as dt
 import logging
 import random
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -77,14 +78,28 @@ class _BlockBody:
 
 
 class _CiphertextCursor:
-    """Copies the encrypted stream into block buffers; keeps the part of a chunk that did not fit."""
+    """Copies the encrypted stream into block buffers; keeps the part of a chunk that did not fit.
+
+    `fill` runs in a worker thread that a cancelled upload cannot stop, so `close` waits for it (the lock) instead
+    of closing the generator under it ("generator already executing" would replace the cancellation)."""
 
     def __init__(self, chunks: Iterator[memoryview]) -> None:
         self.chunks = chunks
         self._pending = memoryview(b"")
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            close = getattr(self.chunks, "close", None)
+            if close is not None:
+                close()
 
     def fill(self, buffer: bytearray) -> int:
         """Fill `buffer` (the last block: partly); 0 at the end. Runs in a worker thread."""
+        with self._lock:
+            return self._fill(buffer)
+
+    def _fill(self, buffer: bytearray) -> int:
         view = memoryview(buffer)
         filled = 0
         while filled < len(view):
@@ -235,7 +250,7 @@ class BlockUploader:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         finally:
-            chunks.close()
+            await asyncio.to_thread(cursor.close)
         info = build.info
         if existing.get(ids[0]) != len(info.header):
             await self.put_block(ids[0], info.header)

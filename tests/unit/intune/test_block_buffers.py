@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 
 from greenlight.intune.blocks import _BlockBody, _CiphertextCursor
 from greenlight.intune.builder import ContentBuild, member_from_stream, write_blob
@@ -38,3 +39,28 @@ def test_a_block_body_is_sent_as_slices_of_its_buffer_and_then_forgotten() -> No
     parts = asyncio.run(read())
     assert sum(len(p) for p in parts) == 550_000 and all(isinstance(p, memoryview) for p in parts)
     assert body._data is None  # a request object that outlives the call holds no reference to the block
+
+
+def test_closing_waits_for_a_fill_running_in_its_thread() -> None:
+    """A cancelled upload closes the stream while a worker thread may still be filling a block: the close waits for
+    that fill instead of failing with "generator already executing" (which would hide the cancellation)."""
+    started, release = threading.Event(), threading.Event()
+
+    def slow_chunks():
+        yield memoryview(b"a" * 10)
+        started.set()
+        release.wait(5)
+        yield memoryview(b"b" * 10)
+
+    cursor = _CiphertextCursor(slow_chunks())
+    filler = threading.Thread(target=cursor.fill, args=(bytearray(20),))
+    filler.start()
+    assert started.wait(5)
+    closer = threading.Thread(target=cursor.close)
+    closer.start()
+    closer.join(0.2)
+    assert closer.is_alive()  # waiting for the fill, not closing the generator under it
+    release.set()
+    filler.join(5)
+    closer.join(5)
+    assert not closer.is_alive()
