@@ -5,33 +5,15 @@
 //
 // usage: node approve_in_browser.js <playground url> <screenshot path> <text the card must contain>
 "use strict";
-const path = require("path");
-const { chromium } = require("playwright-core");
+const { openPersonalChat, reportFailure } = require("./playground_page");
 
 const [url, screenshot, needle] = process.argv.slice(2);
 const TIMEOUT = 45000;
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-default-apps",
-      "--disable-sync",
-      "--disable-domain-reliability",
-      "--disable-client-side-phishing-detection",
-      "--metrics-recording-only",
-      "--no-first-run",
-      "--disable-features=Translate,OptimizationHints,MediaRouter,InterestFeedContentSuggestions",
-    ],
-  });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  let browser, page;
   try {
-    await page.goto(url, { waitUntil: "domcontentloaded", timeout: TIMEOUT });
-    await page.getByText("Personal Chat").first().click({ timeout: TIMEOUT });
+    ({ browser, page } = await openPersonalChat(url, { width: 1280, height: 900 }, TIMEOUT));
     console.log("READY");
     // The approval card for this request, rendered by the Adaptive Cards renderer the UI bundles.
     const card = page.locator(".ac-adaptiveCard", { hasText: needle }).last();
@@ -51,12 +33,9 @@ async function main() {
     const text = await decided.innerText();
     console.log("DONE " + JSON.stringify({ text }));
   } catch (error) {
-    const failed = path.join(path.dirname(screenshot), "failed-" + path.basename(screenshot));
-    await page.screenshot({ path: failed }).catch(() => {});
-    console.log("FAILED " + String(error && error.message ? error.message : error).split("\n")[0]);
-    process.exitCode = 1;
+    await reportFailure(page, screenshot, error);
   } finally {
-    await browser.close();
+    if (browser) await browser.close();
   }
 }
 

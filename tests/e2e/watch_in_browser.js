@@ -5,33 +5,15 @@
 //
 // usage: node watch_in_browser.js <playground url> <screenshot path> <text the card must contain> [timeout ms]
 "use strict";
-const path = require("path");
-const { chromium } = require("playwright-core");
+const { openPersonalChat, reportFailure } = require("./playground_page");
 
 const [url, screenshot, needle, timeoutArg] = process.argv.slice(2);
 const TIMEOUT = Number(timeoutArg || 180000);
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-default-apps",
-      "--disable-sync",
-      "--disable-domain-reliability",
-      "--disable-client-side-phishing-detection",
-      "--metrics-recording-only",
-      "--no-first-run",
-      "--disable-features=Translate,OptimizationHints,MediaRouter,InterestFeedContentSuggestions",
-    ],
-  });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  let browser, page;
   try {
-    await page.goto(url, { waitUntil: "domcontentloaded", timeout: 45000 });
-    await page.getByText("Personal Chat").first().click({ timeout: 45000 });
+    ({ browser, page } = await openPersonalChat(url, { width: 1280, height: 1000 }, 45000));
     console.log("READY");
     const card = page.locator(".ac-adaptiveCard", { hasText: needle }).last();
     await card.waitFor({ state: "visible", timeout: TIMEOUT });
@@ -40,12 +22,9 @@ async function main() {
     const text = await card.innerText();
     console.log("DONE " + JSON.stringify({ text }));
   } catch (error) {
-    const failed = path.join(path.dirname(screenshot), "failed-" + path.basename(screenshot));
-    await page.screenshot({ path: failed }).catch(() => {});
-    console.log("FAILED " + String(error && error.message ? error.message : error).split("\n")[0]);
-    process.exitCode = 1;
+    await reportFailure(page, screenshot, error);
   } finally {
-    await browser.close();
+    if (browser) await browser.close();
   }
 }
 
