@@ -14,6 +14,7 @@ import pytest
 from greenlight.graph.client import GraphClient, open_graph_client, tls_context
 from greenlight.graph.settings import GraphSettings
 from tests.support.builders import sandbox_graph_settings
+from tests.support.sandbox_tenant import SandboxTenant
 
 
 @pytest.fixture
@@ -39,23 +40,6 @@ async def blob_http(sandbox: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def sandbox_control(sandbox: Any, tenant_id: str):
+def sandbox_control(sandbox: Any, tenant_id: str) -> SandboxTenant:
     """Fault switches and state of this test's tenant (the sandbox's local test endpoints)."""
-
-    class Control:
-        def faults(self, **switches: Any) -> None:
-            response = httpx.post(
-                f"{sandbox.graph_url}/_sandbox/faults",
-                json={"tenant": tenant_id, **switches},
-                verify=str(sandbox.ca_file),
-            )
-            response.raise_for_status()
-
-        def state(self) -> dict[str, Any]:
-            response = httpx.get(
-                f"{sandbox.graph_url}/_sandbox/state", params={"tenant": tenant_id}, verify=str(sandbox.ca_file)
-            )
-            response.raise_for_status()
-            return response.json()
-
-    return Control()
+    return SandboxTenant(sandbox, tenant_id)

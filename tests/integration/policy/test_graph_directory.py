@@ -9,7 +9,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
 from greenlight.graph.client import GraphClient, open_graph_client
@@ -20,6 +19,7 @@ from greenlight.policy.directory import DirectoryCache, GraphDirectory
 from greenlight.settings import SANDBOX_TENANT_ID
 from sandbox.graph.directory import ADELE, ALEX, ISAIAH, IT_APPROVERS_GROUP, MEGAN
 from tests.support.builders import a_request, sandbox_graph_settings
+from tests.support.sandbox_tenant import SandboxTenant
 
 
 def new_id() -> str:
@@ -42,31 +42,8 @@ async def graph(sandbox: Any, tenant_id: str) -> AsyncIterator[GraphClient]:
 
 
 @pytest.fixture
-def control(sandbox: Any, tenant_id: str):
-    class Control:
-        def org(self, **body: Any) -> None:
-            response = httpx.post(
-                f"{sandbox.graph_url}/_sandbox/directory",
-                json={"tenant": tenant_id, **body},
-                verify=str(sandbox.ca_file),
-            )
-            response.raise_for_status()
-
-        def faults(self, **switches: Any) -> None:
-            response = httpx.post(
-                f"{sandbox.graph_url}/_sandbox/faults",
-                json={"tenant": tenant_id, **switches},
-                verify=str(sandbox.ca_file),
-            )
-            response.raise_for_status()
-
-        def calls(self) -> int:
-            response = httpx.get(
-                f"{sandbox.graph_url}/_sandbox/state", params={"tenant": tenant_id}, verify=str(sandbox.ca_file)
-            )
-            return response.json()["faults"]["calls"]
-
-    return Control()
+def control(sandbox: Any, tenant_id: str) -> SandboxTenant:
+    return SandboxTenant(sandbox, tenant_id)
 
 
 async def test_the_manager_is_read_and_a_user_without_one_has_none(graph, control) -> None:

@@ -24,6 +24,7 @@ from greenlight.storage.blobs import STAGING_CONTAINER
 from greenlight.winget.catalog import Catalog, open_catalog
 from greenlight.winget.settings import SANDBOX_ROOT_NAME, WingetSettings
 from tests.support.builders import a_request, sandbox_graph_settings
+from tests.support.sandbox_tenant import SandboxTenant
 
 SEVEN_ZIP = ("7zip.7zip", "26.03")
 SIZED = ("Greenlight.Sized6M", "1.0.0")
@@ -102,16 +103,10 @@ class World:
         return RequestRepository(self.account).get(self.tenant_id, request_id).value.requester_oid
 
     def graph_faults(self, **switches: Any) -> None:
-        body = {"tenant": self.tenant_id, **switches}
-        httpx.post(
-            f"{self.sandbox.graph_url}/_sandbox/faults", json=body, verify=str(self.sandbox.ca_file)
-        ).raise_for_status()
+        SandboxTenant(self.sandbox, self.tenant_id).faults(**switches)
 
     def intune(self) -> dict[str, Any]:
-        url = f"{self.sandbox.graph_url}/_sandbox/state"
-        response = httpx.get(url, params={"tenant": self.tenant_id}, verify=str(self.sandbox.ca_file))
-        response.raise_for_status()
-        return response.json()
+        return SandboxTenant(self.sandbox, self.tenant_id).state()
 
     def cdn_faults(self, **switches: Any) -> None:
         url = f"{self.sandbox.winget_url}/_sandbox/faults"

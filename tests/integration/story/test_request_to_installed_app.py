@@ -22,6 +22,7 @@ from greenlight.winget.settings import SANDBOX_ROOT_NAME
 from sandbox.identity import mint_user_token
 from scripts.localstack import start_devhost
 from tests.integration.publishing.conftest import _clear
+from tests.support.sandbox_tenant import SandboxTenant
 
 AUDIENCE = "api://greenlight-story"
 APPROVER = "8d2f9a4b-1c3e-4f5a-8b6c-7d8e9f0a1b21"  # Megan
@@ -73,13 +74,7 @@ class Stack:
         raise AssertionError(f"request {request_id} still {view['status']} after {timeout} s: {view}")
 
     def intune(self) -> dict[str, Any]:
-        response = httpx.get(
-            f"{self.sandbox.graph_url}/_sandbox/state",
-            params={"tenant": self.tenant_id},
-            verify=str(self.sandbox.ca_file),
-        )
-        response.raise_for_status()
-        return response.json()
+        return SandboxTenant(self.sandbox, self.tenant_id).state()
 
 
 @pytest.fixture
