@@ -16,15 +16,12 @@ The spans:
 Every span of a request carries `greenlight.request_id`, set by `bind_request_id` (or `set_request_id` once the
 id is known) and inherited by the spans started inside it. Never put secrets or tokens into attributes.
 
-Hooking an orchestration (the orchestrator itself creates no spans: it replays):
-
-    # HTTP starter, once the request exists
-    telemetry.set_request_id(request.request_id)
-    await client.start_new("request_workflow", None, {"request_id": request.request_id, "trace": telemetry.inject()})
-    # orchestrator: hand input["trace"] unchanged to every activity input
-    # activity
-    with telemetry.activity_span("publish_app", payload["trace"]):
-        ...  # Graph calls made here are children of this span, tagged with the request id
+How the request workflow is hooked (the orchestrator itself creates no spans: it replays):
+`orchestrations/client.DurableWorkflow.start` sets the request id and puts `inject()` into the orchestration input
+as `trace`; `request_orchestrator` passes its input (`ref`) to every activity; the request activities and the
+publish activities the request calls (`claim_publication`, `grant_access`) open `activity_span(name, ref["trace"])`,
+so their Graph calls are children of it, tagged with the request id. The publication's own steps (verify,
+download, upload) serve every request waiting for it, so they are not joined to one request's trace.
 
 Operational log lines the alerts match (infra/bicep/modules/alerts.bicep) are named here too.
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from greenlight import telemetry
 from greenlight.requests.errors import WorkflowUnavailable
 from greenlight.requests.workflow import CANCEL_EVENT, DECISION_EVENT, ORCHESTRATOR, instance_id_for
 
@@ -30,7 +31,9 @@ class DurableWorkflow:
         try:
             if await self._exists(instance_id):
                 return
-            await self._client.start_new(ORCHESTRATOR, instance_id, {"tenant_id": tenant_id, "request_id": request_id})
+            telemetry.set_request_id(request_id)  # the HTTP span (when there is one) and what follows carry it
+            start = {"tenant_id": tenant_id, "request_id": request_id, "trace": telemetry.inject()}
+            await self._client.start_new(ORCHESTRATOR, instance_id, start)
         except Exception as error:  # the SDK raises bare Exception for every HTTP outcome
             raise WorkflowUnavailable(f"workflow {instance_id} could not be started: {error}") from error
 

@@ -11,11 +11,13 @@ Payloads stay small: the publication id and attempt, a manifest summary, the sta
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import azure.durable_functions as df
 
 import services
+from greenlight import telemetry
 from greenlight.publishing import PublishingService, failure_from_text
 from orchestrations import blueprint
 
@@ -34,6 +36,8 @@ class BackoffRetryOptions(df.RetryOptions):
 # Transient failures only (permanent ones are results, not exceptions): retried 10, 20, 40 and 80 s later, then
 # the step fails with its named error. Each attempt already retries throttling and dropped calls inside.
 TRANSIENT_RETRY = BackoffRetryOptions(10_000, 5, 2.0)
+
+log = logging.getLogger("greenlight.publishing")
 
 _service: PublishingService | None = None
 
@@ -99,7 +103,8 @@ def publish_orchestrator(context: df.DurableOrchestrationContext):
 
 @blueprint.activity_trigger(input_name="payload")
 def claim_publication(payload: dict) -> dict:
-    return publishing().claim_publication(payload["tenant_id"], payload["request_id"])
+    with telemetry.activity_span("claim_publication", payload.get("trace")):
+        return publishing().claim_publication(payload["tenant_id"], payload["request_id"])
 
 
 @blueprint.activity_trigger(input_name="payload")
@@ -109,7 +114,8 @@ def publication_state(payload: dict) -> dict:
 
 @blueprint.activity_trigger(input_name="payload")
 async def grant_access(payload: dict) -> dict:
-    return await publishing().grant_access(payload["tenant_id"], payload["request_id"], payload["group_id"])
+    with telemetry.activity_span("grant_access", payload.get("trace")):
+        return await publishing().grant_access(payload["tenant_id"], payload["request_id"], payload["group_id"])
 
 
 @blueprint.activity_trigger(input_name="payload")
@@ -146,4 +152,8 @@ async def cleanup_publication(payload: dict) -> dict:
 
 @blueprint.activity_trigger(input_name="payload")
 async def mark_publication_failed(payload: dict) -> dict:
+    error = payload["error"] or {}
+    # The operations alert "publication-failed" searches for this phrase (greenlight.telemetry.PUBLICATION_FAILED).
+    log.error("%s: %s, attempt %s: %s", telemetry.PUBLICATION_FAILED, payload["job"].get("publication_id"),
+              payload["job"].get("attempt"), error.get("code"))  # fmt: skip
     return await publishing().mark_failed(payload["job"], payload["error"])

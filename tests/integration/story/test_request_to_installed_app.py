@@ -9,10 +9,12 @@ with no new upload. The tenant is fresh, so the sandbox's Intune starts empty fo
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,6 +39,12 @@ class Stack:
     api: httpx.Client
     sandbox: Any
     tenant_id: str
+    spans_file: Path
+
+    def spans(self, request_id: str) -> list[dict[str, Any]]:
+        """The spans devhost exported (one JSON object per line) that carry this request's id."""
+        spans = [json.loads(line) for line in self.spans_file.read_text().splitlines()]
+        return [s for s in spans if s["attributes"].get("greenlight.request_id") == request_id]
 
     def token(self, oid: str, name: str, *roles: str) -> str:
         return mint_user_token(
@@ -97,11 +105,12 @@ def stack(azurite, sandbox, tmp_path) -> Iterator[Stack]:
         "GREENLIGHT_APPROVER_OIDS": APPROVER,
         "GREENLIGHT_WINGET_TRUST": str(sandbox.state_dir / "winget" / SANDBOX_ROOT_NAME),
         "GREENLIGHT_WINGET_CACHE_DIR": str(tmp_path / "winget-cache"),
+        "GREENLIGHT_TELEMETRY_FILE": str(tmp_path / "spans.jsonl"),
     }
     process, base_url = start_devhost(tmp_path, env)
     try:
         with httpx.Client(base_url=base_url, timeout=30) as api:
-            yield Stack(api, sandbox, tenant_id)
+            yield Stack(api, sandbox, tenant_id, tmp_path / "spans.jsonl")
     finally:
         process.stop()
 
@@ -130,6 +139,7 @@ def test_a_request_becomes_an_installed_app_and_a_second_request_reuses_it(stack
     (group,) = intune["groups"]
     assert ALEX in group["members"]
     commits = len(intune["commits"])
+    _one_trace_from_the_api_call_through_the_activities_to_graph(stack.spans(request_id))
 
     patti = stack.token(PATTI, "Patti Fernandez", "Requester")
     second = stack.call("POST", "/api/requests", patti, {"package_id": "7zip.7zip", "justification": "me too"})
@@ -163,3 +173,16 @@ def test_two_requests_for_one_package_at_the_same_moment_make_one_app(stack: Sta
     intune = stack.intune()
     assert len(intune["apps"]) == 1 and len(intune["apps"][0]["contentVersions"]) == 1
     assert set(intune["groups"][0]["members"]) >= {ALEX, PATTI}
+
+
+def _one_trace_from_the_api_call_through_the_activities_to_graph(spans: list[dict[str, Any]]) -> None:
+    """What one search for the request id shows: POST /api/requests, then the workflow's activities and the Graph
+    calls they made, all in the trace the HTTP call started (later calls about it, such as the approver's POST and
+    the requester's reads, are traces of their own)."""
+    (root,) = [s for s in spans if s["name"] == "POST /api/requests"]
+    workflow = [s for s in spans if not s["name"].startswith(("GET /api/", "POST /api/"))]
+    assert {s["trace_id"] for s in workflow} == {root["trace_id"]}, "the workflow's spans are in the request's trace"
+    activities = {s["name"] for s in workflow if s["name"].startswith("activity ")}
+    assert {"activity plan_approval", "activity claim_publication", "activity grant_access"} <= activities
+    graph_calls = [s["name"] for s in workflow if s["name"].startswith("graph ")]
+    assert any("members" in name for name in graph_calls), graph_calls  # grant_access: Alex added to the group
