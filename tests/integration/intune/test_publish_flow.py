@@ -53,6 +53,9 @@ ALL_FAULTS = {
     "unavailable_every": 13,
     "drop_block_every": 7,
     "sas_lifetime_seconds": 4,
+    # Each Put Block waits 1 s, so the resumed upload (about 23 blocks, 4 in flight) outlives a SAS of 4 s however
+    # fast the client streams: the renewals this test checks happen on any machine.
+    "block_delay_seconds": 1.0,
     "commit_fail_once": True,
 }
 
