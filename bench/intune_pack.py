@@ -188,8 +188,8 @@ def _report(size_mib: int, runs: dict[str, list[Run]]) -> dict[str, float]:
         print(f"  {label:<38} {summary(seconds(name))}  peak RSS {rss:.1f} MiB")
     in_process = [float(r.stdout) for r in runs["staged-1cpu"]]
     hashing = [float(r.stdout) for r in runs["staged-1cpu-hashing"]]
-    print(f"  {'  the same, in process (no start-up)':<38} {summary(in_process)}")
-    print(f"  {'  the same, hashing the plaintext':<38} {summary(hashing)}")
+    print(f"  {'1 CPU handed on, in process (no start)':<38} {summary(in_process)}")
+    print(f"  {'1 CPU hashing, in process (no start)':<38} {summary(hashing)}")
     print(f"  {'one-core floor (AES+SHA+HMAC, in memory)':<38} {summary(floor)}")
     print(f"  {'  the same + file read':<38} {summary(floor_io)}")
     cli = [c / o for c, o in zip(seconds("cli"), seconds("openssl"), strict=True)]
