@@ -60,22 +60,34 @@ def member_from_stream(
     *,
     crc32: int | None = None,
     modified: dt.datetime | None = None,
+    framed: bool = False,
 ) -> ZipMember:
     """A single installer read from a stream (a staged blob, a download). Give `crc32` when it is already known
-    (staging computes it), so the zip gets an ordinary local header instead of a data descriptor.
+    (staging computes it): it is checked, and the zip gets an ordinary local header instead of a data descriptor,
+    unless `framed` asks for the descriptor anyway (see `zipstream`: the layout whose digest staging computes).
 
     `modified` defaults to a fixed date, not "now": the same installer must give the same plaintext on every
     attempt, or a resumed upload would mix blocks of two different encryptions."""
-    return ZipMember(name=name, size=size, open=open_stream, crc32=crc32, modified=modified)
+    return ZipMember(name=name, size=size, open=open_stream, crc32=crc32, modified=modified, framed=framed)
 
 
 class ContentBuild:
     """One encryption of one inner zip. Single use: iterate `ciphertext()` once, then read `info`."""
 
-    def __init__(self, archive: StoredZip, keys: ContentKeys | None = None, *, parallel: bool | None = None) -> None:
-        """`parallel`: hash on a second thread (None: when this process has two or more CPUs)."""
+    def __init__(
+        self,
+        archive: StoredZip,
+        keys: ContentKeys | None = None,
+        *,
+        parallel: bool | None = None,
+        plaintext_sha256: bytes | None = None,
+    ) -> None:
+        """`parallel`: hash on a second thread (None: when this process has two or more CPUs).
+        `plaintext_sha256`: the inner zip's digest when already known (staging computed it), so it is not hashed
+        again."""
         self.archive = archive
         self.keys = keys or ContentKeys.generate()
+        self._plaintext_sha256 = plaintext_sha256
         self.unencrypted_size = archive.size
         self.encrypted_size = encrypted_size(archive.size)
         self._parallel = parallel
@@ -110,7 +122,8 @@ class ContentBuild:
         self._started = True
         reader = self.archive.reader()
         try:
-            with StreamEncryptor(self.keys, parallel=self._parallel) as encryptor:
+            encryptor = StreamEncryptor(self.keys, parallel=self._parallel, plaintext_sha256=self._plaintext_sha256)
+            with encryptor:
                 chunks = encryptor.encrypt_chunks(reader.readinto, self.archive.chunk_size, self.unencrypted_size)
                 for view in chunks:
                     if encryptor.info is not None:

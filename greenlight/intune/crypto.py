@@ -8,8 +8,10 @@ upload it last, list it first).
 Speed: AES-CBC encryption is serial and runs on the calling thread. With two or more CPUs, one helper thread
 (the hash lane) runs the two SHA-256 passes (plaintext digest, HMAC over ciphertext) beside it; OpenSSL and
 hashlib release the GIL. On one CPU a second thread buys nothing and its hand-offs cost, so everything runs
-inline. `encrypt_chunks` encrypts into a small ring of reused buffers (no allocation or copy per chunk); the
-hash lane hands each buffer back when it is hashed, so memory stays at a few chunks whatever the content size.
+inline. When the plaintext's digest is already known (the staging step hashed the inner zip while the installer
+downloaded), only the HMAC is computed here. `encrypt_chunks` encrypts into a small ring of reused buffers (no
+allocation or copy per chunk); the hash lane hands each buffer back when it is hashed, so memory stays at a few
+chunks whatever the content size.
 """
 
 from __future__ import annotations
@@ -146,7 +148,7 @@ class _HashLane(threading.Thread):
     """SHA-256(plaintext) and HMAC(iv ‖ ciphertext) beside the encryption, in stream order. Every job is
     answered on `done` once hashed: that is what lets the producer reuse (or drop) the job's buffers."""
 
-    def __init__(self, digest: hashlib._Hash, mac: hmac.HMAC) -> None:
+    def __init__(self, digest: hashlib._Hash | None, mac: hmac.HMAC) -> None:
         super().__init__(name="intune-content-hash", daemon=True)
         self.digest = digest
         self.mac = mac
@@ -159,7 +161,8 @@ class _HashLane(threading.Thread):
         while (job := self.jobs.get()) is not None:
             if self.error is None:
                 try:
-                    self.digest.update(job[0])
+                    if self.digest is not None:
+                        self.digest.update(job[0])
                     self.mac.update(job[1])
                 except BaseException as error:  # noqa: BLE001 - handed to the producer thread, which re-raises it
                     self.error = error
@@ -170,14 +173,20 @@ class StreamEncryptor:
     """Encrypt a stream: `encrypt_chunks(readinto)` (buffers reused, the fast path), or `update` per piece of
     plaintext and then `finalize` for the tail + info.
 
-    `parallel`: None picks a hash lane when this process has two or more CPUs. Call `close()` (or use as a
-    context manager) if the stream is abandoned, to stop the lane.
+    `parallel`: None picks a hash lane when this process has two or more CPUs. `plaintext_sha256`: the digest
+    of the plaintext when it is already known; it becomes FileDigest and the plaintext is not hashed again. Call
+    `close()` (or use as a context manager) if the stream is abandoned, to stop the lane.
     """
 
-    def __init__(self, keys: ContentKeys, *, parallel: bool | None = None) -> None:
+    def __init__(
+        self, keys: ContentKeys, *, parallel: bool | None = None, plaintext_sha256: bytes | None = None
+    ) -> None:
+        if plaintext_sha256 is not None and len(plaintext_sha256) != 32:
+            raise ValueError("plaintext_sha256 must be a 32-byte SHA-256 digest")
         self.keys = keys
         self._cipher = Cipher(algorithms.AES(keys.encryption_key), modes.CBC(keys.iv)).encryptor()
-        self._digest = hashlib.sha256()
+        self._known_digest = plaintext_sha256
+        self._digest = hashlib.sha256() if plaintext_sha256 is None else None
         self._mac = hmac.new(keys.mac_key, keys.iv, "sha256")
         self._length = 0
         self._lane = _HashLane(self._digest, self._mac) if _parallel(parallel) else None
@@ -200,7 +209,8 @@ class StreamEncryptor:
     def _hash(self, plaintext: memoryview | bytes, ciphertext: memoryview | bytes, *, keep: int) -> None:
         """Hash both, inline or on the lane; with a lane, return once at most `keep` jobs are outstanding."""
         if self._lane is None:
-            self._digest.update(plaintext)
+            if self._digest is not None:
+                self._digest.update(plaintext)
             self._mac.update(ciphertext)
             return
         self._lane.jobs.put((plaintext, ciphertext))
@@ -259,7 +269,7 @@ class StreamEncryptor:
             self.keys.mac_key,
             self.keys.iv,
             self._mac.digest(),
-            self._digest.digest(),
+            self._known_digest if self._digest is None else self._digest.digest(),
         )
         return tail, info
 

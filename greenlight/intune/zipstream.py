@@ -9,6 +9,10 @@ the size unknowable in advance, so this writer never compresses.
 A member whose CRC-32 is known in advance (the staging step computes it while downloading) gets an ordinary local
 header. Otherwise the CRC is computed while streaming and written in a data descriptor (flag bit 3), which has a
 fixed length too, so the size stays predictable. ZIP64 records are used per member when a size or offset needs them.
+
+A member may also be `framed` with a data descriptor although its CRC is known: then the bytes before its data
+do not depend on its CRC, which lets the staging step hash the whole archive (`head`, the installer as it
+downloads, `tail`) before the CRC is known, so packaging need not hash the plaintext again.
 """
 
 from __future__ import annotations
@@ -45,6 +49,11 @@ class ZipMember:
     open: Callable[[], BinaryIO]
     crc32: int | None = None
     modified: dt.datetime | None = None
+    framed: bool = False  # CRC-32 in a data descriptor after the data, even when it is known (and checked)
+
+    @property
+    def has_descriptor(self) -> bool:
+        return self.crc32 is None or self.framed
 
     def __post_init__(self) -> None:
         if not self.name or self.name.startswith("/") or "\\" in self.name or ".." in self.name.split("/"):
@@ -73,7 +82,7 @@ class PlannedMember:
 
     @property
     def flags(self) -> int:
-        return _FLAG_UTF8 | (_FLAG_DATA_DESCRIPTOR if self.member.crc32 is None else 0)
+        return _FLAG_UTF8 | (_FLAG_DATA_DESCRIPTOR if self.member.has_descriptor else 0)
 
     def local_header(self) -> bytes:
         time, date = _dos_time(self.member.modified)
@@ -87,7 +96,7 @@ class PlannedMember:
             extra = b""
             sizes = (size, size)
             version = _VERSION_DEFAULT
-        if self.member.crc32 is None:
+        if self.member.has_descriptor:
             crc = 0  # the real values follow the data in the data descriptor
             if not self.zip64:
                 sizes = (0, 0)
@@ -97,7 +106,7 @@ class PlannedMember:
         return head + self.name + extra
 
     def data_descriptor(self, crc: int) -> bytes:
-        if self.member.crc32 is not None:
+        if not self.member.has_descriptor:
             return b""
         if self.zip64:
             return struct.pack("<IIQQ", 0x08074B50, crc, self.member.size, self.member.size)
@@ -202,6 +211,33 @@ class StoredZip:
                 crcs.append(source.finish())
             yield planned.data_descriptor(crcs[-1])
         yield self._central_directory(crcs)
+
+    def head(self) -> bytes:
+        """The archive's bytes before its first member's data (they do not depend on that member's CRC-32 when it
+        has a data descriptor)."""
+        first = self._planned[0]
+        if not first.member.has_descriptor:
+            raise ContentSourceError("the archive's head depends on its first member's CRC: frame that member")
+        return first.local_header()
+
+    def tail(self, first_crc: int) -> bytes:
+        """The archive's bytes after its first member's data, given that member's CRC-32: `head() + data + tail()`
+        is the whole archive. The other members are read here (they are the plan's small scripts)."""
+        crcs = [first_crc]
+        parts = [self._planned[0].data_descriptor(first_crc)]
+        for planned in self._planned[1:]:
+            parts.append(planned.local_header())
+            with _MemberSource(planned.member) as source:
+                while chunk := source.read(self.chunk_size):
+                    parts.append(chunk)
+                crcs.append(source.finish())
+            parts.append(planned.data_descriptor(crcs[-1]))
+        parts.append(self._central_directory(crcs))
+        return b"".join(parts)
+
+    def frame_sha256(self, first_crc: int) -> str:
+        """SHA-256 of everything but the first member's data: equal values mean the same archive around it."""
+        return hashlib.sha256(self.head() + b"\0" + self.tail(first_crc)).hexdigest()
 
     def reader(self) -> ArchiveReader:
         """The archive as a file-like `readinto` source: member bytes are read straight into the caller's buffer."""

@@ -24,14 +24,14 @@ from greenlight.graph.errors import GraphBadRequest, GraphError
 from greenlight.graph.settings import GraphSettings
 from greenlight.intune.assign import Assignments, AssignmentSpec, group_name
 from greenlight.intune.mapping import Win32AppPlan, app_marker, map_installer
-from greenlight.intune.pipeline import publish_plan
+from greenlight.intune.pipeline import inner_zip, publish_plan
 from greenlight.intune.upload import Checkpoint, PublishOptions, Win32AppPublisher
 from greenlight.models import PublishedApp
 from greenlight.publishing.claims import Claims
 from greenlight.publishing.errors import InstallerTooLarge, PublishFailure, failure_from
 from greenlight.publishing.progress import Fanout, NoProgress, Progress, ProgressFactory, ThreadReporter, percent_of
 from greenlight.publishing.publications import PublicationKey, PublicationRepository
-from greenlight.publishing.staging import InstallerStaging
+from greenlight.publishing.staging import InstallerStaging, known_digest
 from greenlight.storage.account import StorageAccount
 from greenlight.storage.blobs import StagingArea
 from greenlight.storage.errors import AlreadyExists
@@ -202,6 +202,7 @@ class PublishingService:
     async def download_installer(self, job_json: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
         job = Job.from_json(job_json)
         limit = await self._max_content_bytes()
+        resolved = await asyncio.to_thread(self._resolve, job.key)
         catalog = self.catalog()
         if catalog.chain is None:
             raise PublishFailure("catalog_unavailable", "the catalog has no CDN client to download with")
@@ -236,6 +237,7 @@ class PublishingService:
             package_id=job.key.package_id,
             max_bytes=limit,
             on_progress=progress,
+            archive_for=lambda size: inner_zip(resolved.plan, size),
         )
         log.info(
             "staged %s: %d bytes (resumed from %d, fetched %d)",
@@ -274,6 +276,7 @@ class PublishingService:
                     lambda: self.staging.reader(staged["blob"], on_read),
                     size,
                     crc32=int(staged["crc32"]),
+                    known=known_digest(staged),
                     checkpoint=start,
                 )
 

@@ -5,6 +5,10 @@ survives. On resume the prefix is read back and re-hashed (SHA-256 and CRC-32 ca
 state we could trust more than the bytes themselves), and only the rest is requested with HTTP Range. The final
 commit carries the installer's size, SHA-256 and CRC-32 in blob metadata, so a re-run of a finished download
 returns at once.
+
+Given the inner zip the installer will be packaged in (`archive_for`, once its size is known), the download also
+hashes that whole archive — the bytes before the installer, the installer as it arrives, the bytes after it — so
+packaging can take the content digest instead of hashing the plaintext again (`greenlight.intune.pipeline`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from typing import Any
 from azure.storage.blob import BlobClient
 
 from greenlight.intune.crypto import ContentKeys
+from greenlight.intune.pipeline import KnownDigest
 from greenlight.intune.upload import Checkpoint
+from greenlight.intune.zipstream import StoredZip
 from greenlight.publishing.errors import InstallerTooLarge
 from greenlight.storage.blobs import StagingArea
 from greenlight.storage.errors import NotFound
@@ -44,9 +50,19 @@ class StagedInstaller:
     crc32: int
     resumed_from: int = 0  # bytes already staged when this download started (0 = fresh)
     fetched: int = 0  # bytes this call fetched from the CDN
+    content: KnownDigest | None = None  # the inner zip's digest, when its frame was known from the start
 
     def to_json(self) -> dict[str, Any]:
-        return {"blob": self.blob, "size": self.size, "sha256": self.sha256, "crc32": self.crc32}
+        data = {"blob": self.blob, "size": self.size, "sha256": self.sha256, "crc32": self.crc32}
+        if self.content is not None:
+            data.update(content_sha256=self.content.sha256, content_frame=self.content.frame_sha256)
+        return data
+
+
+def known_digest(staged: dict[str, Any]) -> KnownDigest | None:
+    """The content digest carried by a staged installer's JSON (or blob metadata), if any."""
+    sha, frame = staged.get("content_sha256"), staged.get("content_frame")
+    return KnownDigest(sha, frame) if isinstance(sha, str) and isinstance(frame, str) else None
 
 
 def _block_id(index: int) -> str:
@@ -54,15 +70,35 @@ def _block_id(index: int) -> str:
 
 
 class _Hashes:
+    """SHA-256 and CRC-32 of the installer and, once `frame` is called (before the first byte), the SHA-256 of
+    the inner zip around it."""
+
     def __init__(self) -> None:
         self.sha = hashlib.sha256()
         self.crc = 0
         self.size = 0
+        self.archive: StoredZip | None = None
+        self.content: hashlib._Hash | None = None
+
+    def frame(self, archive: StoredZip) -> None:
+        assert self.size == 0, "the archive's head must be hashed before the installer"
+        self.archive = archive
+        self.content = hashlib.sha256(archive.head())
 
     def update(self, data: bytes) -> None:
         self.sha.update(data)
+        if self.content is not None:
+            self.content.update(data)
         self.crc = zlib.crc32(data, self.crc)
         self.size += len(data)
+
+    def content_digest(self) -> KnownDigest | None:
+        """The inner zip's digest, if it was framed for exactly the size that arrived."""
+        if self.archive is None or self.content is None or self.archive.members[0].size != self.size:
+            return None
+        tail = self.archive.tail(self.crc)
+        self.content.update(tail)
+        return KnownDigest(self.content.hexdigest(), self.archive.frame_sha256(self.crc))
 
 
 # Opens the installer from a byte offset: a context manager yielding (chunks, bytes to skip first, total size or
@@ -94,13 +130,20 @@ class InstallerStaging:
         package_id: str,
         max_bytes: int,
         on_progress: Callable[[int, int | None], None] = lambda done, total: None,
+        archive_for: Callable[[int], StoredZip] | None = None,
     ) -> StagedInstaller:
+        """`archive_for(size)`: the inner zip this installer will be packaged in, to hash it on the way."""
         blob = self.staging.blob(name)
         ids, metadata = self._committed(blob)
         if metadata.get("sha256"):  # a finished download: nothing to do
             size = int(metadata["size"])
-            return StagedInstaller(name, size, metadata["sha256"], int(metadata["crc32"]), resumed_from=size)
+            content = known_digest(metadata)
+            return StagedInstaller(
+                name, size, metadata["sha256"], int(metadata["crc32"]), resumed_from=size, content=content
+            )
         run = _Download(blob, ids, self.block_size, self.commit_every, metadata.get("total"))
+        if archive_for is not None and run.total is not None:
+            run.hashes.frame(archive_for(run.total))
         if ids:  # re-hash what survived the crash, reading it back from storage
             reader = _BlobReader(blob, lambda count: None)
             while chunk := reader.read(READ_RANGE):
@@ -111,6 +154,8 @@ class InstallerStaging:
         try:
             with opened as (chunks, skip, total):
                 run.total = total
+                if archive_for is not None and total is not None and run.hashes.size == 0:
+                    run.hashes.frame(archive_for(total))
                 for chunk in _skipping(chunks, skip):
                     if run.hashes.size + len(chunk) > max_bytes:
                         raise InstallerTooLarge(package_id, run.hashes.size + len(chunk), max_bytes)
@@ -127,7 +172,9 @@ class InstallerStaging:
             raise
         run.stager.finish()
         size, crc = run.hashes.size, run.hashes.crc
-        return StagedInstaller(name, size, actual, crc, resumed_from=resumed_from, fetched=size - resumed_from)
+        return StagedInstaller(
+            name, size, actual, crc, resumed_from=resumed_from, fetched=size - resumed_from, content=run.content
+        )
 
     def reader(self, name: str, on_read: Callable[[int], None] = lambda n: None) -> io.RawIOBase:
         """A file-like stream of the staged blob (the zip writer reads the installer from it; no temp file)."""
@@ -184,6 +231,7 @@ class _Download:
         self.commit_every = commit_every
         self.total: int | None = int(total) if total else None
         self.hashes = _Hashes()
+        self.content: KnownDigest | None = None
         self.buffer = bytearray()
         self.stager = _Stager()
 
@@ -208,6 +256,10 @@ class _Download:
                 "sha256": self.hashes.sha.hexdigest(),
                 "crc32": str(self.hashes.crc),
             }
+            if final:
+                self.content = self.hashes.content_digest()
+                if self.content is not None:
+                    hashes.update(content_sha256=self.content.sha256, content_frame=self.content.frame_sha256)
             part = {"total": str(self.total)} if self.total is not None else None
             listed = list(self.ids)
             metadata = hashes if final else part
