@@ -109,6 +109,13 @@ class ApprovalDispatch:
 
         return [oid for oid in await asyncio.gather(*(deliver(o) for o in oids)) if oid]
 
+    async def _settled(self, request: Request) -> Decision | None:
+        """The decision that settled the request's current stage: the requester's card keeps saying who approved
+        while the progress updates replace it."""
+        if self._decisions is None:
+            return None
+        return await asyncio.to_thread(self._decisions.get, request.request_id, request.stage)
+
     async def _view(self, request: Request) -> StageView | None:
         if self._decisions is None:
             return None
@@ -135,7 +142,7 @@ class ApprovalDispatch:
             closed = request_status_card(request)
             targets += [(address, closed) for address in await self._approver_addresses(request)]
         mine = await asyncio.to_thread(self._requester_cards.get, request.request_id, request.requester_oid)
-        card = self._requester_card(request, progress, None, await self._view(request))
+        card = self._requester_card(request, progress, await self._settled(request), await self._view(request))
         if mine is not None:
             targets.append((mine, card))
         elif request.status is RequestStatus.EXPIRED:

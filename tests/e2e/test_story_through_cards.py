@@ -200,6 +200,7 @@ async def test_alex_requests_megan_approves_in_her_playground_and_the_app_reache
                     await tab.wait()
 
     assert "7zip.7zip — Completed" in shown and "Done · 100%" in shown, shown
+    assert "Approved by Megan Bowen" in shown, shown  # the progress updates keep who approved
     assert collapsed([stage for stage, _ in progress]) == STAGES, progress
     percents = [percent for _, percent in progress]
     assert percents == sorted(percents), progress  # the bar never goes back

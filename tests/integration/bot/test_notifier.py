@@ -223,6 +223,14 @@ async def test_requester_status_card_shows_workflow_progress(storage_connection_
     bar = next(e for e in content["body"] if e["type"] == "ColumnSet")
     assert [c["width"] for c in bar["columns"]] == [40, 60]
     assert "block 4 of 10" in str(content)
+    assert "Approved by" not in str(content)  # nothing settled the stage yet
+
+    runtime.services.decisions.settle(
+        Decision(request.request_id, request.stage, "oid-megan", "Megan Bowen", Verdict.APPROVED)
+    )
+    assert await dispatch.show_status(request, Progress("Uploading", 60, "block 6 of 10")) is True
+    content = connector.of("update")[-1][2]["attachments"][0]["content"]
+    assert "Approved by Megan Bowen" in str(content) and "block 6 of 10" in str(content)
 
 
 async def test_dispatch_follows_the_stages_cards_reminders_and_the_decided_stage_only(
