@@ -225,7 +225,7 @@ def _plot(points: list[dict[str, float]], path: Path) -> None:
         ("openssl", "openssl enc (AES only)"),
         ("cli", "intune pack CLI, 2 CPUs"),
         ("staged", "staged -> blob, 2 CPUs"),
-        ("staged-1cpu", "staged -> blob, 1 CPU"),
+        ("staged-1cpu", "staged, 1 CPU, handed on"),
         ("floor", "1-CPU floor (AES+SHA+HMAC)"),
     ):
         axis.plot(sizes, [p[key] for p in points], marker="o", label=label)
