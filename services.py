@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greenlight.models import Decision, Request
-from greenlight.policy.directory import DirectoryCache
+from greenlight.policy.directory import DirectoryCache, DirectoryNames
 from greenlight.policy.service import PolicyService
 from greenlight.publishing import PublishingService
 from greenlight.requests import RequestProgress, RequestService, RequestSteps
@@ -88,6 +88,7 @@ class Services:
     service: RequestService
     steps: RequestSteps
     policies: PolicyService
+    names: DirectoryNames  # people's display names from the directory (the bot's stage lines)
     notifier_factory: Callable[[], Notifier] = default_notifier
     _notifier: Notifier | None = field(default=None, repr=False)
     _publishing: PublishingService | None = field(default=None, repr=False)
@@ -119,6 +120,7 @@ def build(
     approvers: ApproverDirectory | None = None,
     notifier: Callable[[], Notifier] | None = None,
     policies: PolicyService | None = None,
+    names: DirectoryNames | None = None,
 ) -> Services:
     """Everything from the environment (`env` or os.environ); the keyword arguments replace one part (tests)."""
     reader = EnvReader(env)
@@ -135,6 +137,7 @@ def build(
         sorted(approver_oids),
         approver_groups,
     )
+    names = names or DirectoryNames(_graph_factory(env), DirectoryCache(cache_seconds))
     catalog = catalog or WingetPackageCatalog()
     devices = devices or IntuneDevices(_graph_factory(env))
     holder: dict[str, Any] = {}
@@ -151,6 +154,7 @@ def build(
         service=RequestService(requests, decisions, audit, approvers, catalog, devices, policies=policies),
         steps=RequestSteps(requests, decisions, audit, lambda: holder["services"].notifier, policies),
         policies=policies,
+        names=names,
         notifier_factory=notifier or default_notifier,
     )
     holder["services"] = services

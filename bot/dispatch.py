@@ -16,7 +16,7 @@ from typing import Any
 from bot.cards import approval_card, decided_card, request_status_card
 from bot.cards.stage import StageView
 from bot.notifier import NotificationError, ProactiveNotifier, SentCard, stored_bot_account
-from bot.standing import names_of, next_step_note, stage_label, stage_view
+from bot.standing import DisplayNames, names_of, next_step_note, stage_label, stage_view
 from greenlight.models import Decision, Request, RequestStatus
 from greenlight.requests import stages
 from greenlight.requests.approvers import ApproverDirectory
@@ -44,6 +44,7 @@ class ApprovalDispatch:
         requester_cards: RequesterCardRepository,
         references: ConversationReferenceRepository,
         decisions: DecisionRepository | None = None,
+        names: DisplayNames | None = None,
     ) -> None:
         self._notifier = notifier
         self._approvers = approvers
@@ -51,6 +52,7 @@ class ApprovalDispatch:
         self._requester_cards = requester_cards
         self._references = references
         self._decisions = decisions
+        self._names = names  # the directory's names for people the bot has no name of
 
     async def _recipients(self, request: Request) -> list[str]:
         """Who may decide the current stage: the plan's stage approvers (plus the escalation approvers once
@@ -85,7 +87,7 @@ class ApprovalDispatch:
         hint = requester.service_url if requester is not None else None
         bot_account = stored_bot_account(requester)
         view = await self._view(request)
-        known = await names_of(self._references, request.tenant_id, oids)
+        known = await names_of(self._references, request.tenant_id, oids, self._names)
 
         async def deliver(oid: str) -> str | None:
             card = approval_card(request, notice, view, viewer_name=known.get(oid))
@@ -119,7 +121,7 @@ class ApprovalDispatch:
     async def _view(self, request: Request) -> StageView | None:
         if self._decisions is None:
             return None
-        return await stage_view(request, self._decisions, self._references)
+        return await stage_view(request, self._decisions, self._references, self._names)
 
     async def show_decision(self, request: Request, decision: Decision) -> int:
         """Every card of the decided stage becomes the decided card; the requester's card shows it too."""

@@ -72,7 +72,7 @@ class RequestViews:
 
     async def _status_card(self, request: Request, oid: str | None) -> dict[str, Any]:
         decision = await asyncio.to_thread(self._s.decisions.get, request.request_id, request.stage)
-        view = await stage_view(request, self._s.decisions, self._s.references)
+        view = await stage_view(request, self._s.decisions, self._s.references, self._s.names)
         mine = oid is not None and request.requester_oid.lower() == oid
         return request_status_card(
             request, decision=decision, stage=view, cancellable=mine and request.status in CANCELLABLE
@@ -129,7 +129,7 @@ class RequestViews:
         request, decision = outcome.request, outcome.settled or outcome.decision
         label = stage_label(request, decision.stage)
         if outcome.settled is None:
-            view = await stage_view(request, self._s.decisions, self._s.references)
+            view = await stage_view(request, self._s.decisions, self._s.references, self._s.names)
             waiting = f"Recorded. The stage still waits on: {', '.join(view.waiting_on)}." if view else "Recorded."
             return decided_card(request, decision, stage_label=label, note=waiting)
         note = next_step_note(request, decision.stage) if decision.verdict is Verdict.APPROVED else None
@@ -142,7 +142,7 @@ class RequestViews:
             return ActionResult(error=(404, "RequestNotFound", "This request does not exist."))
         request = current.value
         if await self._waits_on(request, oid):
-            view = await stage_view(request, self._s.decisions, self._s.references)
+            view = await stage_view(request, self._s.decisions, self._s.references, self._s.names)
             name = await asyncio.to_thread(self._s.references.get, tenant_id, oid) or None
             return ActionResult(card=approval_card(request, None, view, name.user_name if name else None))
         if not await self._s.service.is_approver(request, oid):

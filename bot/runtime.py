@@ -19,6 +19,7 @@ from bot.handler import ApprovalBot
 from bot.notifier import ProactiveNotifier
 from bot.services import BotServices
 from bot.settings import BotSettings
+from bot.standing import DisplayNames
 from greenlight.graph.client import open_graph_client
 from greenlight.graph.settings import GraphSettings
 from greenlight.requests import RequestService
@@ -66,10 +67,13 @@ class BotRuntime:
         catalog: CatalogFactory = default_catalog,
         approvers: ApproverDirectory | None = None,
         service: RequestService | None = None,
+        names: DisplayNames | None = None,
         **auth_overrides: Any,
     ) -> BotRuntime:
         """`service` is the process-wide application layer (services.get().service); without it one is built on
-        `account`. `auth_overrides` (credentials_factory=, auth_configuration=) exist for offline auth tests only."""
+        `account`. `names` is the directory's display names (services.get().names) for people the bot has no
+        name of; without it cards show them as short ids. `auth_overrides` (credentials_factory=,
+        auth_configuration=) exist for offline auth tests only."""
         try:
             authentication = ConfigurationBotFrameworkAuthentication(_AuthConfiguration(settings), **auth_overrides)
         except Exception as error:  # noqa: BLE001 - botbuilder raises bare Exception for missing properties
@@ -87,7 +91,7 @@ class BotRuntime:
         notifier = ProactiveNotifier(adapter, settings, references)
         requester_cards = RequesterCardRepository(account)
         dispatch = ApprovalDispatch(
-            notifier, approvers, ApprovalCardRepository(account), requester_cards, references, decisions
+            notifier, approvers, ApprovalCardRepository(account), requester_cards, references, decisions, names
         )
         services = BotServices(
             settings=settings,
@@ -100,6 +104,7 @@ class BotRuntime:
             dispatch=dispatch,
             requester_cards=requester_cards,
             catalog=catalog,
+            names=names,
         )
         return cls(settings, authentication, adapter, ApprovalBot(services), services)
 
@@ -124,7 +129,9 @@ def get_runtime() -> BotRuntime:
             import services  # the composition root: one application layer and approver directory per process
 
             shared = services.get()
-            _runtime = BotRuntime.build(BotSettings.from_env(), shared.account, service=shared.service)
+            _runtime = BotRuntime.build(
+                BotSettings.from_env(), shared.account, service=shared.service, names=shared.names
+            )
         return _runtime
 
 

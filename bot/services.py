@@ -8,6 +8,7 @@ from bot.catalog import CatalogFactory
 from bot.dispatch import ApprovalDispatch
 from bot.notifier import ProactiveNotifier
 from bot.settings import BotSettings
+from bot.standing import DisplayNames
 from greenlight.requests import RequestService
 from greenlight.requests.approvers import ApproverDirectory
 from greenlight.storage import (
@@ -30,3 +31,4 @@ class BotServices:
     dispatch: ApprovalDispatch  # implements greenlight.requests.ports.Notifier for the workflow
     requester_cards: RequesterCardRepository
     catalog: CatalogFactory
+    names: DisplayNames | None = None  # the directory's names (stage lines); None: stored names only

@@ -119,6 +119,9 @@ PERMISSIONS: tuple[GraphPermission, ...] = (
                     DOCS + "directoryobject-checkmembergroups", "is the requester in a policy's groups"),
     GraphPermission("POST", "users/{id}/checkMemberGroups", "User.ReadBasic.All",
                     DOCS + "directoryobject-checkmembergroups", "(the same call also needs to read the user)"),
+    # People's display names on the cards' stage lines (greenlight/policy/directory.py, DirectoryNames).
+    GraphPermission("GET", "users/{id}", "User.Read.All", DOCS + "user-get",
+                    "display names of approvers the bot never heard a name from"),
 )  # fmt: skip
 
 

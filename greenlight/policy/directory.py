@@ -1,4 +1,5 @@
-"""The policy's directory lookups over Microsoft Graph (v1.0), cached for a while and failing closed.
+"""The policy's directory lookups over Microsoft Graph (v1.0), cached for a while and failing closed; and people's
+display names for cards, which fail open.
 
 - the requester's manager: `GET /users/{id}/manager?$select=id` (404: none) — User.Read.All;
 - a group's people: `GET /groups/{id}/transitiveMembers/microsoft.graph.user?$select=id` (paged) —
@@ -10,13 +11,19 @@ checkMemberGroups answers only about the groups a policy names, in one call, ins
 group the requester belongs to (transitiveMemberOf). Any Graph failure raises DirectoryUnavailable: the plan is
 not made, so an outage means nobody approves yet — never that a group check silently passes. Answers are cached
 for `ttl_seconds` in a `DirectoryCache` that outlives the Graph client (one per process).
+
+A person's display name, `GET /users/{id}?$select=displayName` (404: none) — User.Read.All, is a nicety for the
+cards' stage lines: `DirectoryNames` gives the names it could read within a short time budget and never raises, so
+a card still goes out (with short ids) when Graph is slow or down. Failures are not cached; the next card asks again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -47,12 +54,19 @@ class DirectoryCache:
         self._entries[key] = (self._clock(), value)
         return value
 
+    def cached(self, key: tuple[str, ...]) -> tuple[bool, Any]:
+        """(True, answer) while the key's answer is fresh, else (False, None): no reader, so no Graph client."""
+        entry = self._entries.get(key)
+        if entry is not None and self._clock() - entry[0] < self._ttl:
+            return True, entry[1]
+        return False, None
+
     def clear(self) -> None:
         self._entries.clear()
 
 
 class GraphDirectory:
-    """`greenlight.policy.plan.Directory` over a Graph client."""
+    """`greenlight.policy.plan.Directory` over a Graph client (and people's display names, for DirectoryNames)."""
 
     def __init__(self, graph: GraphClient, cache: DirectoryCache | None = None, *, page_size: int = 999) -> None:
         self._graph = graph
@@ -70,6 +84,24 @@ class GraphDirectory:
         if not wanted:
             return frozenset()
         return await self._cache.get(("in", user_id.lower(), *wanted), lambda: self._check_groups(user_id, wanted))
+
+    async def display_name(self, user_id: str) -> str | None:
+        """The user's displayName; None when Graph knows no such user (404) or the name is empty."""
+        return await self._cache.get(name_key(user_id), lambda: self._read_display_name(user_id))
+
+    async def _read_display_name(self, user_id: str) -> str | None:
+        try:
+            user = await self._graph.get(
+                f"users/{quote(user_id, safe='')}", params={"$select": "displayName"}, version=DIRECTORY_API
+            )
+        except GraphNotFound:
+            return None  # an id Graph does not know (deleted, or another tenant's): cached like an answer
+        except GraphError as error:
+            # A warning, not an error: the card goes out with a short id instead (the message names no secret).
+            log.warning("display name of %s not read: %s", user_id, error)
+            raise DirectoryUnavailable(f"could not read a display name ({type(error).__name__})") from None
+        name = str(user.get("displayName") or "").strip()
+        return name or None
 
     async def _read_manager(self, user_id: str) -> str | None:
         try:
@@ -111,3 +143,60 @@ class GraphDirectory:
 def _unavailable(what: str, error: GraphError) -> DirectoryUnavailable:
     log.error("directory lookup of %s failed: %s", what, error)
     return DirectoryUnavailable(f"could not read {what} from Microsoft Graph ({type(error).__name__})")
+
+
+def name_key(user_id: str) -> tuple[str, ...]:
+    return ("name", user_id.lower())
+
+
+GraphFactory = Callable[[], AbstractAsyncContextManager[GraphClient]]
+DEFAULT_NAMES_TIMEOUT_SECONDS = 4.0
+
+
+class DirectoryNames:
+    """People's display names from the directory, for cards. Cached answers need no Graph client; the rest are read
+    concurrently through one client within `timeout_seconds`. Never raises: what could not be read is left out."""
+
+    def __init__(
+        self,
+        graph: GraphFactory,
+        cache: DirectoryCache | None = None,
+        timeout_seconds: float = DEFAULT_NAMES_TIMEOUT_SECONDS,
+    ) -> None:
+        self._graph = graph
+        self._cache = cache or DirectoryCache()
+        self._timeout = timeout_seconds
+
+    async def display_names(self, user_ids: Iterable[str]) -> dict[str, str]:
+        """{user id (as given): display name} for the ids the directory names."""
+        found: dict[str, str] = {}
+        unread: list[str] = []
+        for user_id in dict.fromkeys(user_ids):
+            fresh, name = self._cache.cached(name_key(user_id))
+            if not fresh:
+                unread.append(user_id)
+            elif name:
+                found[user_id] = name
+        if unread:
+            try:
+                await asyncio.wait_for(self._read(unread, found), self._timeout)
+            except DirectoryUnavailable:
+                pass  # logged with the failed read
+            except Exception as error:  # noqa: BLE001 - settings, client or time budget: the cards show short ids
+                log.warning("display names of %d people not read (%s)", len(unread), type(error).__name__)
+        return found
+
+    async def _read(self, user_ids: list[str], found: dict[str, str]) -> None:
+        async with self._graph() as graph:
+            directory = GraphDirectory(graph, self._cache)
+
+            async def read(user_id: str) -> None:
+                name = await directory.display_name(user_id)
+                if name:
+                    found[user_id] = name
+
+            failures = [
+                r for r in await asyncio.gather(*(read(u) for u in user_ids), return_exceptions=True) if r is not None
+            ]
+        if failures:
+            raise failures[0]

@@ -1,5 +1,7 @@
-"""The directory reads approval policies make: managers, transitive group members, checkMemberGroups.
+"""The directory reads approval policies make (managers, transitive group members, checkMemberGroups) and the
+display names on the bot's cards.
 
+  GET  /{v}/users/{id}?$select=...                           a user of the org: id, displayName (404: no such user)
   GET  /{v}/users/{id}/manager                               the manager (404 Request_ResourceNotFound: none)
   GET  /{v}/groups/{id}/transitiveMembers/microsoft.graph.user   users in the group and its nested groups (paged)
   POST /{v}/users/{id}/checkMemberGroups  {"groupIds": [...]}    which of ≤ 20 groups the user is in, transitively
@@ -109,6 +111,28 @@ def _transitive_users(request: web.Request, group_id: str) -> list[str]:
     return users
 
 
+async def get_user(request: web.Request) -> web.Response:
+    """A user of the org. Only `id` and `displayName` are held; `$select` picks among them (a property the sandbox
+    does not hold is null, as Graph answers for an unset one); without it both come back."""
+    ctx = context(request)
+    ctx.require(*USERS_READ)
+    user_id = request.match_info["user"].lower()
+    user = _org(request, ctx.tenant.id).users.get(user_id)
+    if user is None:
+        raise GraphError(
+            404,
+            "Request_ResourceNotFound",
+            f"Resource '{user_id}' does not exist or one of its queried reference-property objects are not present.",
+        )
+    select = [s.strip() for s in request.query.get("$select", "").split(",") if s.strip()]
+    fields = select or ["id", "displayName"]
+    body = {name: user.get(name) for name in fields}
+    context_url = (
+        f"{ctx.base}/$metadata#users({','.join(select)})/$entity" if select else f"{ctx.base}/$metadata#users/$entity"
+    )
+    return web.json_response({"@odata.context": context_url, **body})
+
+
 async def get_manager(request: web.Request) -> web.Response:
     ctx = context(request)
     ctx.require(*USERS_READ)
@@ -168,6 +192,7 @@ def add_routes(app: web.Application) -> None:
     seeded.update(PLAYGROUND_ORG)
     app["graph_directory"] = {SANDBOX_TENANT_ID: seeded}
     version = "/{version:v1\\.0|beta}"
+    app.router.add_get(version + "/users/{user}", get_user)
     app.router.add_get(version + "/users/{user}/manager", get_manager)
     app.router.add_post(version + "/users/{user}/checkMemberGroups", check_member_groups)
     app.router.add_get(version + "/groups/{group}/transitiveMembers/microsoft.graph.user", transitive_users)

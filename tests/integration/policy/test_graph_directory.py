@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 
 from greenlight.graph.client import GraphClient, open_graph_client
+from greenlight.graph.errors import GraphNotFound
 from greenlight.graph.settings import GraphSettings
 from greenlight.graph.urls import DIRECTORY_API
 from greenlight.policy import DirectoryUnavailable, Rule, parse_policy, plan_for
-from greenlight.policy.directory import DirectoryCache, GraphDirectory
+from greenlight.policy.directory import DirectoryCache, DirectoryNames, GraphDirectory
 from greenlight.settings import SANDBOX_TENANT_ID
-from sandbox.graph.directory import ADELE, ALEX, ISAIAH, IT_APPROVERS_GROUP, MEGAN
+from sandbox.graph.directory import ADELE, ALEX, ISAIAH, IT_APPROVERS_GROUP, LYNNE, MEGAN, PATTI
 from tests.support.builders import a_request, sandbox_graph_settings
 from tests.support.sandbox_tenant import SandboxTenant
 
@@ -141,3 +142,67 @@ async def test_the_playground_org_runs_the_manager_then_it_all_policy(sandbox) -
     manager, it = plan.stages
     assert (manager.approvers, manager.source) == ((MEGAN,), "manager")
     assert (it.approvers, it.rule) == (tuple(sorted({ADELE, ISAIAH})), Rule.ALL)  # Isaiah through the nested group
+
+
+# ---------------------------------------------------------------- display names (the bot's stage lines)
+
+
+def names_for(sandbox: Any, tenant_id: str, cache: DirectoryCache | None = None) -> DirectoryNames:
+    return DirectoryNames(lambda: open_graph_client(settings_for(sandbox, tenant_id)), cache)
+
+
+async def test_the_sandbox_answers_a_user_with_the_selected_properties_and_404_for_a_stranger(graph, control) -> None:
+    person = new_id()
+    control.org(users=[{"id": person, "displayName": "Pat Doe"}])
+    whole = await graph.get(f"users/{person}", version=DIRECTORY_API)
+    assert whole.pop("@odata.context").endswith("/$metadata#users/$entity")
+    assert whole == {"id": person, "displayName": "Pat Doe"}
+    selected = await graph.get(f"users/{person}", params={"$select": "displayName"}, version=DIRECTORY_API)
+    assert selected.pop("@odata.context").endswith("/$metadata#users(displayName)/$entity")
+    assert selected == {"displayName": "Pat Doe"}
+    with pytest.raises(GraphNotFound) as stranger:
+        await graph.get(f"users/{new_id()}", params={"$select": "displayName"}, version=DIRECTORY_API)
+    assert stranger.value.code == "Request_ResourceNotFound"
+
+
+async def test_display_names_are_read_and_a_stranger_has_none(graph, control) -> None:
+    person = new_id()
+    control.org(users=[{"id": person, "displayName": "Pat Doe"}])
+    directory = GraphDirectory(graph)
+    assert await directory.display_name(person) == "Pat Doe"
+    assert await directory.display_name(new_id()) is None  # Graph's 404: no such user, not a failure
+
+
+async def test_the_playground_people_have_their_display_names(sandbox) -> None:
+    names = await names_for(sandbox, SANDBOX_TENANT_ID).display_names([ALEX, MEGAN, ADELE, ISAIAH, PATTI, LYNNE])
+    assert names == {
+        ALEX: "Alex Wilber",
+        MEGAN: "Megan Bowen",
+        ADELE: "Adele Vance",
+        ISAIAH: "Isaiah Langer",
+        PATTI: "Patti Fernandez",
+        LYNNE: "Lynne Robbins",
+    }
+
+
+async def test_display_names_are_cached_strangers_too_and_a_cached_batch_makes_no_call(
+    sandbox, tenant_id, control
+) -> None:
+    person, stranger = new_id(), new_id()
+    control.org(users=[{"id": person, "displayName": "Pat Doe"}])
+    directory = names_for(sandbox, tenant_id, DirectoryCache(ttl_seconds=60))
+    assert await directory.display_names([person, stranger, person]) == {person: "Pat Doe"}
+    calls = control.calls()
+    control.org(users=[{"id": person, "displayName": "Pat Renamed"}, {"id": stranger, "displayName": "Sam"}])
+    assert await directory.display_names([stranger, person]) == {person: "Pat Doe"}
+    assert control.calls() == calls  # both answers (the 404 too) came from the cache
+
+
+async def test_a_graph_outage_gives_no_names_and_is_not_cached(sandbox, tenant_id, control) -> None:
+    person = new_id()
+    control.org(users=[{"id": person, "displayName": "Pat Doe"}])
+    directory = names_for(sandbox, tenant_id, DirectoryCache(ttl_seconds=60))
+    control.faults(unavailable_every=1)
+    assert await directory.display_names([person]) == {}  # no exception: the card goes out with a short id
+    control.faults(unavailable_every=0)
+    assert await directory.display_names([person]) == {person: "Pat Doe"}  # the failure was not kept
