@@ -25,6 +25,7 @@ from devhost.durable import history as h
 from devhost.durable.actions import ActionType, describe, is_numbered, leaves, signature, top_level_actions
 from devhost.durable.history import Event, EventType, OrchestrationStatus
 from devhost.durable.retry import InvalidRetryOptions, RetryPolicy
+from devhost.durable.sdk_timestamps import memoize_sdk_timestamps
 from devhost.durable.state import InstanceState, RuntimeStatus
 
 OrchestratorHandle = Callable[[Any], str]
@@ -103,6 +104,7 @@ class EpisodeRunner:
     def __init__(self, orchestrators: dict[str, OrchestratorHandle], options: EngineOptions | None = None) -> None:
         self._orchestrators = orchestrators
         self._options = options or EngineOptions()
+        memoize_sdk_timestamps()  # every replay re-parses the same history timestamps (see sdk_timestamps)
 
     def run(self, state: InstanceState, events: list[Event], now: datetime) -> Effects:
         """Deliver `events` (already filtered with `is_deliverable`) and advance `state`; returns the effects."""
