@@ -71,6 +71,45 @@ def parse_timestamp(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+COMPACT = (",", ":")  # how history is stored: json.dumps(events, separators=COMPACT)
+
+
+class EncodedHistory:
+    """The JSON text of each event of one history list, encoded once instead of on every episode.
+
+    Two forms per event: as stored (`json.dumps(event, separators=COMPACT)`, so joining them yields exactly the
+    text `json.dumps(events, separators=COMPACT)` would) and as replayed to the SDK (`IsPlayed: true`). Events
+    are never changed once appended, so a text stays valid while its event is in the list; a different list (a
+    new execution) or a list that was cut short starts the cache afresh.
+    """
+
+    def __init__(self) -> None:
+        self._events: list[Event] | None = None
+        self._encoded: list[Event] = []  # the events encoded so far (the same objects as in the list)
+        self._stored: list[str] = []
+        self._played: list[str] = []
+
+    def stored_json(self, events: list[Event], start: int = 0) -> str:
+        """`events[start:]` as compact JSON, byte for byte what `json.dumps(..., separators=COMPACT)` gives."""
+        self._follow(events)
+        for item in self._encoded[len(self._stored) :]:
+            self._stored.append(json.dumps(item, separators=COMPACT))
+        return "[" + ",".join(self._stored[start:]) + "]"
+
+    def played(self, events: list[Event]) -> list[str]:
+        """Each event as the extension replays it: `IsPlayed` set to true."""
+        self._follow(events)
+        for item in self._encoded[len(self._played) :]:
+            self._played.append(json.dumps({**item, "IsPlayed": True}, separators=COMPACT))
+        return self._played
+
+    def _follow(self, events: list[Event]) -> None:
+        known = len(self._encoded)
+        if events is not self._events or known > len(events) or (known and events[known - 1] is not self._encoded[-1]):
+            self._events, self._encoded, self._stored, self._played = events, [], [], []
+        self._encoded.extend(events[len(self._encoded) :])
+
+
 def event(event_type: EventType, at: datetime, event_id: int = -1, **fields: Any) -> Event:
     return {
         "EventType": int(event_type),

@@ -57,11 +57,12 @@ class _Cached:
     snapshot: str = ""
 
     def __post_init__(self) -> None:
-        self.mark_committed()
+        self.mark_committed(self.snapshot or None)
 
-    def mark_committed(self) -> None:
+    def mark_committed(self, record_json: str | None = None) -> None:
+        """`record_json`: the record as the checkpoint wrote it (saves encoding the state a second time)."""
         self.persisted_events = len(self.state.history)
-        self.snapshot = self.state.to_json()
+        self.snapshot = self.state.to_json() if record_json is None else record_json
 
     def committed(self) -> InstanceState:
         """The last checkpointed state, never a half-run episode (list slicing is atomic under the GIL)."""
@@ -271,8 +272,8 @@ class DurableRuntime:
     ) -> None:
         now = h.format_timestamp(self._clock.now())
         state = InstanceState(instance_id, name, uuid.uuid4().hex, now, now, input_token=input_token, parent=parent)
-        etag = await self._store.create(state)
-        self._cache[instance_id] = _Cached(state, etag)
+        written = await self._store.create(state)
+        self._cache[instance_id] = _Cached(state, written.etag, snapshot=written.record_json)
         self._kick(instance_id)
 
     def _lock(self, instance_id: str) -> asyncio.Lock:
@@ -393,11 +394,12 @@ class DurableRuntime:
             # The new execution is part of the same checkpoint, so a crash cannot strand the instance.
             engine.start_new_execution(state, state.history[-2].get("Result"), now)
         try:
-            cached.etag = await self._store.commit(state, cached.etag, [m.key for m in consumed if m.persisted])
+            written = await self._store.commit(state, cached.etag, [m.key for m in consumed if m.persisted])
         except Exception:
             self._cache.pop(state.instance_id, None)
             raise
-        cached.mark_committed()
+        cached.etag = written.etag
+        cached.mark_committed(written.record_json)
         self._forget_messages(state.instance_id, consumed)
         if continued:
             self._spawn(self._store.delete_execution_history(state.instance_id, old_execution))
@@ -419,8 +421,9 @@ class DurableRuntime:
             state.status = RuntimeStatus.RUNNING
             state.history.extend([h.execution_resumed(now, reason)])
         state.last_updated_time = h.format_timestamp(now)
-        cached.etag = await self._store.commit(state, cached.etag, [message.key])
-        cached.mark_committed()
+        written = await self._store.commit(state, cached.etag, [message.key])
+        cached.etag = written.etag
+        cached.mark_committed(written.record_json)
         self._forget_messages(state.instance_id, [message])
         await self._carry_out(state, effects)
 

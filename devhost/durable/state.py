@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
-from devhost.durable.history import Event
+from devhost.durable.history import EncodedHistory, Event
 
 
 class RuntimeStatus(StrEnum):
@@ -51,6 +51,18 @@ class InstanceState:
     # retry group id (first attempt's id, as str) -> {"kind", "name", "input", "options", "attempt", "instance_id"}
     retry_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     history: list[Event] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Not a field: never stored, compared or copied; every episode re-sends and re-stores the whole history.
+        self._encoded_history = EncodedHistory()
+
+    def history_json(self, start: int = 0) -> str:
+        """`history[start:]` as stored (compact JSON); each event is encoded once while this object lives."""
+        return self._encoded_history.stored_json(self.history, start)
+
+    def played_history(self) -> list[str]:
+        """Each history event as compact JSON with `IsPlayed: true`, as the extension replays it."""
+        return self._encoded_history.played(self.history)
 
     def to_json(self) -> str:
         # Not dataclasses.asdict: that deep-copies the whole history on every checkpoint.

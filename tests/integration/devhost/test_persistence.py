@@ -107,12 +107,13 @@ async def test_the_checkpoint_writes_insert_once_and_replace_only_on_the_current
     now = "2026-12-03T10:00:00.000000Z"
     state = InstanceState(instance_id, "chain", "e1", now, now, input_token='"in"', parent=None)
     try:
-        first = await store.create(state)
+        first = (await store.create(state)).etag
         with pytest.raises(ResourceExistsError):
             await store.create(state)
         state.history.append({"EventType": 0, "Timestamp": now})
         state.status = RuntimeStatus.RUNNING
-        second = await store.commit(state, first)
+        written = await store.commit(state, first)
+        second = written.etag
         with pytest.raises(ConcurrentWriter):
             await store.commit(state, first)  # what a second host on the same hub would do
         loaded = await store.load(instance_id)
@@ -121,3 +122,4 @@ async def test_the_checkpoint_writes_insert_once_and_replace_only_on_the_current
     assert second != first
     assert loaded is not None and loaded.etag == second
     assert loaded.state.status is RuntimeStatus.RUNNING and loaded.state.history == state.history
+    assert written.record_json == state.to_json()  # what the row holds: the runtime's snapshot reuses it
