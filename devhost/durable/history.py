@@ -6,6 +6,7 @@ regenerated, because `current_utc_datetime`, `new_uuid()` and timer deadlines ar
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -51,6 +52,7 @@ class OrchestrationStatus(IntEnum):
     SUSPENDED = 7
 
 
+@functools.lru_cache(maxsize=1024)  # an episode stamps several events, the record and the list with one `now`
 def format_timestamp(moment: datetime) -> str:
     """`2024-05-01T10:00:00.1234560Z`: .NET's round-trip format (7 digits), from a microsecond datetime."""
     if moment.tzinfo is None:
