@@ -45,6 +45,10 @@ from devhost.function_index import FunctionIndex
 log = logging.getLogger("devhost.durable")
 
 RETRY_DELAY_SECONDS = 0.5
+# Replays of shorter histories run on the event loop: they are pure Python under the GIL, so a thread buys no
+# parallelism, only a hand-off each way. A long history's replay goes to a thread, where the GIL's switching
+# interval lets the loop serve HTTP meanwhile.
+INLINE_REPLAY_EVENTS = 400
 
 
 @dataclass
@@ -83,7 +87,7 @@ class DurableRuntime:
         self._orchestrators = index.by_trigger("orchestrationTrigger")
         self._runner = EpisodeRunner({n: f.user_function for n, f in self._orchestrators.items()}, options)
         self._workers = ActivityWorkers(index.by_trigger("activityTrigger"), max_concurrent_activities, clock)
-        # Replays are CPU-bound and short; a small pool keeps the event loop (HTTP) responsive.
+        # For replays of long histories (see INLINE_REPLAY_EVENTS): the event loop (HTTP) stays responsive.
         self._orchestrator_pool = ThreadPoolExecutor(2, thread_name_prefix="orchestrator")
         self._cache: dict[str, _Cached] = {}
         self._inbox: dict[str, list[StoredMessage]] = {}
@@ -381,8 +385,11 @@ class DurableRuntime:
                 self._forget_messages(instance_id, consumed)
             return bool(consumed)
 
-        loop = asyncio.get_running_loop()
-        effects = await loop.run_in_executor(self._orchestrator_pool, self._runner.run, state, batch, now)
+        if len(state.history) < INLINE_REPLAY_EVENTS:
+            effects = self._runner.run(state, batch, now)
+        else:
+            loop = asyncio.get_running_loop()
+            effects = await loop.run_in_executor(self._orchestrator_pool, self._runner.run, state, batch, now)
         await self._checkpoint(cached, consumed, continued=effects.continued_as_new, now=now)
         await self._carry_out(state, effects)
         return True
