@@ -22,7 +22,10 @@ from datetime import datetime
 from typing import Any
 
 SDK_MODULE = "azure.durable_functions.models.history.HistoryEvent"
-MEMO_SIZE = 4096  # distinct timestamps: a few per episode, replayed within seconds
+# Distinct timestamps of the instances in flight: about two per episode (the episode's start and the completion it
+# delivers). 500 concurrent five-activity chains hold 5,500; a memo smaller than that evicts what the next replay
+# needs. 32K entries cost a few MiB at most.
+MEMO_SIZE = 32_768
 
 # What the extension and devhost write: ISO 8601 with seconds, an optional fraction (.NET writes 7 digits) and a zone.
 _COMPLETE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
