@@ -66,7 +66,7 @@ class InstanceState:
 
     def to_json(self) -> str:
         # Not dataclasses.asdict: that deep-copies the whole history on every checkpoint.
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "history"}
+        data = {name: getattr(self, name) for name in _RECORD_FIELDS}
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -82,3 +82,7 @@ class InstanceState:
 
     def open_timers(self) -> list[int]:
         return [int(k) for k, v in self.open_tasks.items() if v["kind"] == "timer" and not v.get("cancelled")]
+
+
+# What the record holds, in field order (computed once: `fields()` on every checkpoint showed in profiles).
+_RECORD_FIELDS = tuple(f.name for f in fields(InstanceState) if f.name != "history")
