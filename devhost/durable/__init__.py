@@ -14,7 +14,7 @@ Layout (one job per module):
 - `sdk_timestamps`: a memo in front of the SDK's history timestamp parser, installed when the engine is built.
 
 That last one is a dev-host optimisation, not a change of the SDK: every replay makes the SDK parse every history
-timestamp again with dateutil, which was a third of devhost's CPU; the memo returns exactly what dateutil returns
+timestamp again with dateutil (a quarter to a third of devhost's CPU); the memo returns exactly what dateutil returns
 (the same `datetime`, tzinfo included) for complete timestamps and sends anything else to dateutil as before.
 Production code never imports devhost, so the app on Azure runs the plain SDK.
 """

@@ -2,14 +2,16 @@
 
 The SDK builds a `HistoryEvent` for every event of the history on every replay and parses its `Timestamp` with
 `dateutil.parser.parse` (the module-level name `dt_parse` in `azure.durable_functions.models.history.HistoryEvent`).
-A five-activity chain replays six times, so the same strings are parsed again and again, and that parse was a third
-of devhost's CPU. The SDK offers no hook for it (it builds the events itself from the context JSON), so devhost
-replaces that module attribute with a bounded memo around the very same function.
+A five-activity chain replays six times, so the same strings are parsed again and again, and that parse was a
+quarter to a third of devhost's CPU. The SDK offers no hook for it (it builds the events itself from the context
+JSON), so devhost replaces that module attribute with a bounded memo around the very same function.
 
 What the SDK sees is unchanged: a complete timestamp (date, time, optional fraction, `Z` or an offset) is parsed
 by dateutil the first time and the result is reused (a `datetime` is immutable); anything else - a string without
 a zone or date, extra arguments - goes to dateutil every time, because dateutil fills missing parts from the
-current date. Production code never imports this module; the Functions host's worker keeps the plain SDK.
+current date. The tzinfo objects dateutil returned are reused as they are (where dateutil answers `tzlocal()`, the
+zone is the process's, which devhost never changes). Production code never imports this module; the Functions
+host's worker keeps the plain SDK.
 """
 
 from __future__ import annotations
