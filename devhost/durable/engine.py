@@ -25,6 +25,7 @@ from devhost.durable import history as h
 from devhost.durable.actions import ActionType, describe, is_numbered, leaves, signature, top_level_actions
 from devhost.durable.history import Event, EventType, OrchestrationStatus
 from devhost.durable.retry import InvalidRetryOptions, RetryPolicy
+from devhost.durable.sdk_timestamps import memoize_sdk_timestamps
 from devhost.durable.state import InstanceState, RuntimeStatus
 
 OrchestratorHandle = Callable[[Any], str]
@@ -103,6 +104,7 @@ class EpisodeRunner:
     def __init__(self, orchestrators: dict[str, OrchestratorHandle], options: EngineOptions | None = None) -> None:
         self._orchestrators = orchestrators
         self._options = options or EngineOptions()
+        memoize_sdk_timestamps()  # every replay re-parses the same history timestamps (see sdk_timestamps)
 
     def run(self, state: InstanceState, events: list[Event], now: datetime) -> Effects:
         """Deliver `events` (already filtered with `is_deliverable`) and advance `state`; returns the effects."""
@@ -127,7 +129,7 @@ class EpisodeRunner:
             delivered.append(stamped)
 
         started = h.orchestrator_started(now)
-        sdk_state = self._call_sdk(state, [*_played(state.history), started, *delivered])
+        sdk_state = self._call_sdk(state, [*state.played_history(), *_encoded([started, *delivered])])
         new_events: list[Event] = []
         try:
             self._check_replay(state, sdk_state)
@@ -211,7 +213,8 @@ class EpisodeRunner:
 
     # ------------------------------------------------------------------ calling the SDK
 
-    def _call_sdk(self, state: InstanceState, episode_history: list[Event]) -> dict[str, Any]:
+    def _call_sdk(self, state: InstanceState, episode_history: list[str]) -> dict[str, Any]:
+        """The SDK's answer for this context; `episode_history` holds each event as JSON text."""
         handle = self._orchestrators.get(state.name)
         if handle is None:
             return {
@@ -219,7 +222,6 @@ class EpisodeRunner:
                 "error": f"The orchestrator function '{state.name}' is not registered in this app.",
             }
         context: dict[str, Any] = {
-            "history": episode_history,
             "input": _loads_or_none(state.input_token),
             "instanceId": state.instance_id,
             "isReplaying": False,
@@ -231,8 +233,10 @@ class EpisodeRunner:
         if self._options.long_timers:
             context["maximumShortTimerDuration"] = MAX_SHORT_TIMER
             context["longRunningTimerIntervalDuration"] = LONG_TIMER_INTERVAL
+        # The history goes in as text: its events were encoded once, not on every episode (see EncodedHistory).
+        context_json = '{"history":[' + ",".join(episode_history) + "]," + json.dumps(context)[1:]
         try:
-            return json.loads(handle(func.OrchestrationContext(json.dumps(context))))
+            return json.loads(handle(func.OrchestrationContext(context_json)))
         except Exception as exc:  # noqa: BLE001 - the SDK reports user-code failures by raising (reference §1.5)
             message = str(exc)
             marker = message.find(OUT_OF_PROC_MARKER)
@@ -421,8 +425,8 @@ class _EpisodeFailure(Exception):
     """Fails the instance with this message (non-determinism, unsupported actions, invalid options)."""
 
 
-def _played(events: list[Event]) -> list[Event]:
-    return [{**item, "IsPlayed": True} for item in events]
+def _encoded(events: list[Event]) -> list[str]:
+    return [json.dumps(item, separators=h.COMPACT) for item in events]
 
 
 def _loads_or_none(text: str | None) -> Any:

@@ -6,6 +6,7 @@ regenerated, because `current_utc_datetime`, `new_uuid()` and timer deadlines ar
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -51,6 +52,7 @@ class OrchestrationStatus(IntEnum):
     SUSPENDED = 7
 
 
+@functools.lru_cache(maxsize=1024)  # an episode stamps several events, the record and the list with one `now`
 def format_timestamp(moment: datetime) -> str:
     """`2024-05-01T10:00:00.1234560Z`: .NET's round-trip format (7 digits), from a microsecond datetime."""
     if moment.tzinfo is None:
@@ -69,6 +71,45 @@ def parse_timestamp(text: str) -> datetime:
         main = f"{head}.{frac[:6].ljust(6, '0')}"
     moment = datetime.fromisoformat(f"{main}+{zone or '00:00'}")
     return moment.astimezone(UTC)
+
+
+COMPACT = (",", ":")  # how history is stored: json.dumps(events, separators=COMPACT)
+
+
+class EncodedHistory:
+    """The JSON text of each event of one history list, encoded once instead of on every episode.
+
+    Two forms per event: as stored (`json.dumps(event, separators=COMPACT)`, so joining them yields exactly the
+    text `json.dumps(events, separators=COMPACT)` would) and as replayed to the SDK (`IsPlayed: true`). Events
+    are never changed once appended, so a text stays valid while its event is in the list; a different list (a
+    new execution) or a list that was cut short starts the cache afresh.
+    """
+
+    def __init__(self) -> None:
+        self._events: list[Event] | None = None
+        self._encoded: list[Event] = []  # the events encoded so far (the same objects as in the list)
+        self._stored: list[str] = []
+        self._played: list[str] = []
+
+    def stored_json(self, events: list[Event], start: int = 0) -> str:
+        """`events[start:]` as compact JSON, byte for byte what `json.dumps(..., separators=COMPACT)` gives."""
+        self._follow(events)
+        for item in self._encoded[len(self._stored) :]:
+            self._stored.append(json.dumps(item, separators=COMPACT))
+        return "[" + ",".join(self._stored[start:]) + "]"
+
+    def played(self, events: list[Event]) -> list[str]:
+        """Each event as the extension replays it: `IsPlayed` set to true."""
+        self._follow(events)
+        for item in self._encoded[len(self._played) :]:
+            self._played.append(json.dumps({**item, "IsPlayed": True}, separators=COMPACT))
+        return self._played
+
+    def _follow(self, events: list[Event]) -> None:
+        known = len(self._encoded)
+        if events is not self._events or known > len(events) or (known and events[known - 1] is not self._encoded[-1]):
+            self._events, self._encoded, self._stored, self._played = events, [], [], []
+        self._encoded.extend(events[len(self._encoded) :])
 
 
 def event(event_type: EventType, at: datetime, event_id: int = -1, **fields: Any) -> Event:

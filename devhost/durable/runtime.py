@@ -45,6 +45,10 @@ from devhost.function_index import FunctionIndex
 log = logging.getLogger("devhost.durable")
 
 RETRY_DELAY_SECONDS = 0.5
+# Replays of shorter histories run on the event loop: they are pure Python under the GIL, so a thread buys no
+# parallelism, only a hand-off each way. A long history's replay goes to a thread, where the GIL's switching
+# interval lets the loop serve HTTP meanwhile.
+INLINE_REPLAY_EVENTS = 400
 
 
 @dataclass
@@ -57,11 +61,12 @@ class _Cached:
     snapshot: str = ""
 
     def __post_init__(self) -> None:
-        self.mark_committed()
+        self.mark_committed(self.snapshot or None)
 
-    def mark_committed(self) -> None:
+    def mark_committed(self, record_json: str | None = None) -> None:
+        """`record_json`: the record as the checkpoint wrote it (saves encoding the state a second time)."""
         self.persisted_events = len(self.state.history)
-        self.snapshot = self.state.to_json()
+        self.snapshot = self.state.to_json() if record_json is None else record_json
 
     def committed(self) -> InstanceState:
         """The last checkpointed state, never a half-run episode (list slicing is atomic under the GIL)."""
@@ -82,7 +87,7 @@ class DurableRuntime:
         self._orchestrators = index.by_trigger("orchestrationTrigger")
         self._runner = EpisodeRunner({n: f.user_function for n, f in self._orchestrators.items()}, options)
         self._workers = ActivityWorkers(index.by_trigger("activityTrigger"), max_concurrent_activities, clock)
-        # Replays are CPU-bound and short; a small pool keeps the event loop (HTTP) responsive.
+        # For replays of long histories (see INLINE_REPLAY_EVENTS): the event loop (HTTP) stays responsive.
         self._orchestrator_pool = ThreadPoolExecutor(2, thread_name_prefix="orchestrator")
         self._cache: dict[str, _Cached] = {}
         self._inbox: dict[str, list[StoredMessage]] = {}
@@ -271,8 +276,8 @@ class DurableRuntime:
     ) -> None:
         now = h.format_timestamp(self._clock.now())
         state = InstanceState(instance_id, name, uuid.uuid4().hex, now, now, input_token=input_token, parent=parent)
-        etag = await self._store.create(state)
-        self._cache[instance_id] = _Cached(state, etag)
+        written = await self._store.create(state)
+        self._cache[instance_id] = _Cached(state, written.etag, snapshot=written.record_json)
         self._kick(instance_id)
 
     def _lock(self, instance_id: str) -> asyncio.Lock:
@@ -380,8 +385,11 @@ class DurableRuntime:
                 self._forget_messages(instance_id, consumed)
             return bool(consumed)
 
-        loop = asyncio.get_running_loop()
-        effects = await loop.run_in_executor(self._orchestrator_pool, self._runner.run, state, batch, now)
+        if len(state.history) < INLINE_REPLAY_EVENTS:
+            effects = self._runner.run(state, batch, now)
+        else:
+            loop = asyncio.get_running_loop()
+            effects = await loop.run_in_executor(self._orchestrator_pool, self._runner.run, state, batch, now)
         await self._checkpoint(cached, consumed, continued=effects.continued_as_new, now=now)
         await self._carry_out(state, effects)
         return True
@@ -393,11 +401,12 @@ class DurableRuntime:
             # The new execution is part of the same checkpoint, so a crash cannot strand the instance.
             engine.start_new_execution(state, state.history[-2].get("Result"), now)
         try:
-            cached.etag = await self._store.commit(state, cached.etag, [m.key for m in consumed if m.persisted])
+            written = await self._store.commit(state, cached.etag, [m.key for m in consumed if m.persisted])
         except Exception:
             self._cache.pop(state.instance_id, None)
             raise
-        cached.mark_committed()
+        cached.etag = written.etag
+        cached.mark_committed(written.record_json)
         self._forget_messages(state.instance_id, consumed)
         if continued:
             self._spawn(self._store.delete_execution_history(state.instance_id, old_execution))
@@ -419,8 +428,9 @@ class DurableRuntime:
             state.status = RuntimeStatus.RUNNING
             state.history.extend([h.execution_resumed(now, reason)])
         state.last_updated_time = h.format_timestamp(now)
-        cached.etag = await self._store.commit(state, cached.etag, [message.key])
-        cached.mark_committed()
+        written = await self._store.commit(state, cached.etag, [message.key])
+        cached.etag = written.etag
+        cached.mark_committed(written.record_json)
         self._forget_messages(state.instance_id, [message])
         await self._carry_out(state, effects)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
-from devhost.durable.history import Event
+from devhost.durable.history import EncodedHistory, Event
 
 
 class RuntimeStatus(StrEnum):
@@ -52,9 +52,21 @@ class InstanceState:
     retry_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     history: list[Event] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # Not a field: never stored, compared or copied; every episode re-sends and re-stores the whole history.
+        self._encoded_history = EncodedHistory()
+
+    def history_json(self, start: int = 0) -> str:
+        """`history[start:]` as stored (compact JSON); each event is encoded once while this object lives."""
+        return self._encoded_history.stored_json(self.history, start)
+
+    def played_history(self) -> list[str]:
+        """Each history event as compact JSON with `IsPlayed: true`, as the extension replays it."""
+        return self._encoded_history.played(self.history)
+
     def to_json(self) -> str:
         # Not dataclasses.asdict: that deep-copies the whole history on every checkpoint.
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "history"}
+        data = {name: getattr(self, name) for name in _RECORD_FIELDS}
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -70,3 +82,7 @@ class InstanceState:
 
     def open_timers(self) -> list[int]:
         return [int(k) for k, v in self.open_tasks.items() if v["kind"] == "timer" and not v.get("cancelled")]
+
+
+# What the record holds, in field order (computed once: `fields()` on every checkpoint showed in profiles).
+_RECORD_FIELDS = tuple(f.name for f in fields(InstanceState) if f.name != "history")

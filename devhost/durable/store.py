@@ -19,7 +19,7 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
@@ -60,6 +60,13 @@ class StoredMessage:
 
 def memory_message(instance_id: str, body: dict[str, Any]) -> StoredMessage:
     return StoredMessage(instance_id, _new_message_key(), body, persisted=False)
+
+
+class Written(NamedTuple):
+    """An instance row as written: its new ETag and the record JSON it holds (encoded once per checkpoint)."""
+
+    etag: str
+    record_json: str
 
 
 @dataclass
@@ -121,9 +128,9 @@ class DurableStore:
 
     # ------------------------------------------------------------------ instances
 
-    def _meta_entity(self, state: InstanceState, inline_json: str | None = None) -> dict[str, Any]:
+    def _meta_entity(self, state: InstanceState, record_json: str, inline_json: str | None = None) -> dict[str, Any]:
         if inline_json is None:
-            inline_json = json.dumps(state.history[state.archived_events :], separators=(",", ":"))
+            inline_json = state.history_json(state.archived_events)
         return {
             "PartitionKey": state.instance_id,
             "RowKey": META,
@@ -131,17 +138,18 @@ class DurableStore:
             "RuntimeStatus": str(state.status),
             "CreatedTime": state.created_time,
             "LastUpdatedTime": state.last_updated_time,
-            **_pack(state.to_json(), "State"),
+            **_pack(record_json, "State"),
             **_pack(inline_json, "Inline"),
         }
 
-    async def create(self, state: InstanceState) -> str:
+    async def create(self, state: InstanceState) -> Written:
         """Insert a new instance. Raises ResourceExistsError on a duplicate id."""
-        entity = self._meta_entity(state)
+        record_json = state.to_json()
+        entity = self._meta_entity(state, record_json)
         if self._rest is not None and self._rest.accepts(entity):
-            return await self._rest.insert(entity)
+            return Written(await self._rest.insert(entity), record_json)
         meta = await self._table.create_entity(entity)
-        return meta["etag"]
+        return Written(meta["etag"], record_json)
 
     async def load(self, instance_id: str, with_history: bool = True) -> LoadedInstance | None:
         """The instance record, its current execution's history and its pending messages."""
@@ -164,15 +172,15 @@ class DurableStore:
         ]
         return LoadedInstance(state, meta.metadata["etag"], messages)
 
-    async def commit(self, state: InstanceState, etag: str, consumed: Iterable[str] = ()) -> str:
-        """Replace the record (If-Match on `etag`) and delete the consumed messages, atomically. New ETag.
+    async def commit(self, state: InstanceState, etag: str, consumed: Iterable[str] = ()) -> Written:
+        """Replace the record (If-Match on `etag`) and delete the consumed messages, atomically.
 
         The current execution's history rides inline in the record, so an ordinary checkpoint is a single
         entity write; when the inline part grows past INLINE_CHARS it moves to an archive row in the same
         entity-group transaction.
         """
         operations: list[Any] = []
-        inline_json: str | None = json.dumps(state.history[state.archived_events :], separators=(",", ":"))
+        inline_json: str | None = state.history_json(state.archived_events)
         if len(inline_json) > INLINE_CHARS:
             row = {"PartitionKey": state.instance_id, "RowKey": f"h-{state.execution_id}-{state.archived_rows:06d}"}
             operations.append(("upsert", {**row, **_pack(inline_json, "Events")}))
@@ -180,16 +188,17 @@ class DurableStore:
             state.archived_rows += 1
             inline_json = None  # the archived events left the record: its inline part is encoded afresh
         condition = {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified}
-        operations.insert(0, ("update", self._meta_entity(state, inline_json), condition))
+        record_json = state.to_json()
+        operations.insert(0, ("update", self._meta_entity(state, record_json, inline_json), condition))
         operations.extend(("delete", {"PartitionKey": state.instance_id, "RowKey": key}) for key in consumed)
         if len(operations) > 100:
             raise StoreError(f"a checkpoint of {len(operations)} operations exceeds one table transaction")
         try:
             if len(operations) == 1 and self._rest is not None and self._rest.accepts(operations[0][1]):
-                return await self._rest.replace(operations[0][1], etag)
+                return Written(await self._rest.replace(operations[0][1], etag), record_json)
             if len(operations) == 1:
                 meta = await self._table.update_entity(operations[0][1], **condition)
-                return meta["etag"]
+                return Written(meta["etag"], record_json)
             results = await self._table.submit_transaction(operations)
         except PreconditionFailed as exc:
             raise ConcurrentWriter(f"instance {state.instance_id} was changed by another writer") from exc
@@ -197,7 +206,7 @@ class DurableStore:
             if "UpdateConditionNotSatisfied" in str(exc) or "412" in str(exc):
                 raise ConcurrentWriter(f"instance {state.instance_id} was changed by another writer") from exc
             raise StoreError(f"checkpoint of {state.instance_id} failed: {exc}") from exc
-        return results[0]["etag"]
+        return Written(results[0]["etag"], record_json)
 
     async def put_message(self, instance_id: str, body: dict[str, Any]) -> StoredMessage:
         key = _new_message_key()

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import re
+import time
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
@@ -98,7 +99,7 @@ class TableRestClient:
         self, method: str, resource: str, entity: dict[str, Any], extra: dict[str, str]
     ) -> tuple[int, str, str]:
         data = json.dumps(entity, separators=(",", ":")).encode()
-        date = formatdate(usegmt=True)
+        date = _http_date()
         path = self._path + resource
         # SharedKey for the Table service: verb, Content-MD5, Content-Type, x-ms-date, "/account" + the URL path.
         to_sign = f"{method}\n\n{_CONTENT_TYPE}\n{date}\n/{self._account}{path}"
@@ -118,3 +119,14 @@ class TableRestClient:
         async with self._session.request(method, url, data=data, headers=headers) as response:
             body = "" if response.status == 204 else await response.text()
             return response.status, response.headers.get("ETag", ""), body
+
+
+_date_cache: list[Any] = [-1, ""]  # [second, its RFC 1123 text]
+
+
+def _http_date() -> str:
+    """`x-ms-date` for now: formatted once a second, not once a request."""
+    second = int(time.time())
+    if _date_cache[0] != second:
+        _date_cache[:] = [second, formatdate(second, usegmt=True)]
+    return _date_cache[1]

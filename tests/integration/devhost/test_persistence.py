@@ -4,6 +4,7 @@ load back intact, and a second runtime on the same task hub resumes what the fir
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncIterator
 
 import azure.durable_functions as df
@@ -11,6 +12,7 @@ import azure.functions as func
 import pytest
 from azure.core.exceptions import ResourceExistsError
 
+from devhost.durable import runtime as runtime_module
 from devhost.durable.state import InstanceState, RuntimeStatus
 from devhost.durable.store import INLINE_CHARS, ConcurrentWriter, DurableStore
 from devhost.durable.table_rest import TableRestClient
@@ -36,6 +38,13 @@ def waits_for_go(context: df.DurableOrchestrationContext):
     go = yield context.wait_for_external_event("Go")
     second = yield context.call_activity("echo", "after")
     return [first, go, second]
+
+
+@app.orchestration_trigger(context_name="context")
+def two_steps(context: df.DurableOrchestrationContext):
+    first = yield context.call_activity("echo", "one")
+    second = yield context.call_activity("echo", "two")
+    return [first, second]
 
 
 @app.activity_trigger(input_name="text")
@@ -76,6 +85,27 @@ async def test_a_long_history_is_archived_and_loads_back_identical(durable: Dura
     assert loaded.state.status is RuntimeStatus.COMPLETED
 
 
+@pytest.mark.parametrize(("threshold", "where"), [(10_000, "MainThread"), (0, "orchestrator")])
+async def test_short_replays_run_on_the_event_loop_and_long_ones_on_a_thread(
+    durable: DurableHost, monkeypatch: pytest.MonkeyPatch, threshold: int, where: str
+):
+    monkeypatch.setattr(runtime_module, "INLINE_REPLAY_EVENTS", threshold)
+    runner = durable.runtime._runner
+    replay, threads = runner.run, []
+
+    def recording(*args):
+        threads.append(threading.current_thread().name)
+        return replay(*args)
+
+    monkeypatch.setattr(runner, "run", recording)
+    client = durable.client()
+    instance_id = await client.start_new("two_steps")
+    await durable.settle()
+
+    assert (await client.get_status(instance_id)).output == ["one", "two"]
+    assert len(threads) == 3 and all(name.startswith(where) for name in threads), threads
+
+
 async def test_a_second_runtime_on_the_same_hub_resumes_a_waiting_instance(
     durable: DurableHost, persistence_index: FunctionIndex, azurite
 ):
@@ -107,12 +137,13 @@ async def test_the_checkpoint_writes_insert_once_and_replace_only_on_the_current
     now = "2026-12-03T10:00:00.000000Z"
     state = InstanceState(instance_id, "chain", "e1", now, now, input_token='"in"', parent=None)
     try:
-        first = await store.create(state)
+        first = (await store.create(state)).etag
         with pytest.raises(ResourceExistsError):
             await store.create(state)
         state.history.append({"EventType": 0, "Timestamp": now})
         state.status = RuntimeStatus.RUNNING
-        second = await store.commit(state, first)
+        written = await store.commit(state, first)
+        second = written.etag
         with pytest.raises(ConcurrentWriter):
             await store.commit(state, first)  # what a second host on the same hub would do
         loaded = await store.load(instance_id)
@@ -121,3 +152,4 @@ async def test_the_checkpoint_writes_insert_once_and_replace_only_on_the_current
     assert second != first
     assert loaded is not None and loaded.etag == second
     assert loaded.state.status is RuntimeStatus.RUNNING and loaded.state.history == state.history
+    assert written.record_json == state.to_json()  # what the row holds: the runtime's snapshot reuses it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -126,3 +127,22 @@ def test_devhost_refuses_a_non_loopback_address_without_allow_remote(capsys):
 
     assert main(["--host", "0.0.0.0", "--port", "1"]) == 2  # noqa: S104 - the point of the test
     assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_encoded_history_is_byte_for_byte_what_json_dumps_gives_as_the_list_grows_or_is_replaced():
+    encoded = h.EncodedHistory()
+    events = [h.orchestrator_started(T0), h.event_raised(T0, "Approval", '{"by":"Zoë","note":"a\\"b\\u2028"}')]
+    assert encoded.stored_json(events) == json.dumps(events, separators=(",", ":"))
+    events.append(h.task_completed(T0, 3, None))
+    assert encoded.stored_json(events) == json.dumps(events, separators=(",", ":"))
+    assert encoded.stored_json(events, 2) == json.dumps(events[2:], separators=(",", ":"))
+    played = [json.loads(text) for text in encoded.played(events)]
+    assert played == [{**e, "IsPlayed": True} for e in events]
+    assert [e["IsPlayed"] for e in events] == [False, False, False]  # the events themselves are not touched
+
+    del events[1:]
+    events.extend([h.execution_resumed(T0, "r"), h.orchestrator_completed(T0)])  # cut short and refilled
+    assert encoded.stored_json(events) == json.dumps(events, separators=(",", ":"))
+    assert [json.loads(t) for t in encoded.played(events)] == [{**e, "IsPlayed": True} for e in events]
+    fresh = [*events[:1], h.execution_suspended(T0, None)]  # a new list (a new execution): encoded afresh
+    assert encoded.stored_json(fresh) == json.dumps(fresh, separators=(",", ":"))

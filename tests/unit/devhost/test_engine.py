@@ -137,3 +137,37 @@ def test_history_episodes_are_framed_by_orchestrator_started_and_completed():
         "ORCHESTRATOR_STARTED", "TASK_COMPLETED", "TIMER_CREATED", "ORCHESTRATOR_COMPLETED",
     ]  # fmt: skip
     assert state.history[1]["Version"] == ""
+
+
+def test_the_sdk_receives_the_stored_history_as_played_then_the_episodes_new_events():
+    # The history goes to the SDK as pre-encoded text: it must decode to what the extension sends.
+    contexts: list[dict] = []
+    handle = df.Orchestrator.create(approval)
+
+    def recording(context):
+        contexts.append(json.loads(context.body))
+        return handle(context)
+
+    runner, state = EpisodeRunner({"approval": recording}), _state("approval", {"name": "a"})
+    runner.run(state, [], T0)
+    stored = list(state.history)
+    completion = h.task_completed(T0 + timedelta(seconds=1), 0, '"blob"')
+    runner.run(state, [completion], T0 + timedelta(seconds=2))
+    sent = contexts[-1]
+    assert sent["history"] == [
+        *({**event, "IsPlayed": True} for event in stored),
+        h.orchestrator_started(T0 + timedelta(seconds=2)),
+        completion,
+    ]
+    assert {k: v for k, v in sent.items() if k != "history"} == {
+        "input": json.dumps({"name": "a"}),
+        "instanceId": "inst-1",
+        "isReplaying": False,
+        "parentInstanceId": None,
+        "upperSchemaVersion": 1,
+        "upperSchemaVersionNew": 2,
+        "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
+        "maximumShortTimerDuration": "6.00:00:00",
+        "longRunningTimerIntervalDuration": "3.00:00:00",
+    }
+    assert all(not event["IsPlayed"] for event in state.history)  # what is stored stays unplayed
