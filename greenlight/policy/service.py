@@ -3,9 +3,11 @@
     service = PolicyService(PolicyRepository(account), graph_factory, DirectoryCache(ttl), oids, group_ids)
     result = await service.plan(request)
 
-`result["outcome"]` is `approval` (with `stages`, `escalation`, `timing`), `auto_approved`, `blocked` or
-`no_approvers` (with `stage_index`, `stage_name`). A directory outage is not an outcome: DirectoryUnavailable is
-raised, so the activity fails and the orchestrator's retry policy tries again later — nobody approves meanwhile.
+`result["outcome"]` is `approval` (with `stages`, `escalation`, `timing`), `auto_approved`, or a refusal with its
+`reason` (`plan.REFUSED_OUTCOMES`): `blocked`, `no_approvers` (with `stage_index`, `stage_name`), or
+`too_many_approvers` (with `stage_index` — null for the escalation list — `stage_name`, `count`, `limit`). A
+directory outage is not an outcome: DirectoryUnavailable is raised, so the activity fails and the orchestrator's
+retry policy tries again later — nobody approves meanwhile.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from greenlight.models import Request
 from greenlight.policy.directory import DirectoryCache, GraphDirectory
 from greenlight.policy.effective import effective_policy
 from greenlight.policy.model import ApprovalPolicy
-from greenlight.policy.plan import DirectoryUnavailable, NoApprovers, PackageBlocked, plan_for
+from greenlight.policy.plan import DirectoryUnavailable, PlanRefused, plan_for
 from greenlight.storage import PolicyRepository
 
 GraphFactory = Callable[[], AbstractAsyncContextManager[GraphClient]]
@@ -50,15 +52,8 @@ class PolicyService:
         try:
             async with self._graph() as graph:
                 plan = await plan_for(request, policy, GraphDirectory(graph, self._cache))
-        except PackageBlocked as blocked:
-            return {"outcome": "blocked", "reason": str(blocked)}
-        except NoApprovers as nobody:
-            return {
-                "outcome": "no_approvers",
-                "stage_index": nobody.stage_index,
-                "stage_name": nobody.stage_name,
-                "reason": str(nobody),
-            }
+        except PlanRefused as refused:  # blocked, nobody, too many: the workflow fails the request with the reason
+            return refused.outcome()
         except GraphError as error:  # opening the client or a token failed: the same outage, closed
             raise DirectoryUnavailable(f"Microsoft Graph is unavailable ({type(error).__name__})") from None
         return plan.to_json()
