@@ -194,7 +194,6 @@ async def test_a_plan_survives_its_json_form() -> None:
     assert ApprovalPlan.from_json(result.to_json()) == result
 
 
-
 def people(count: int, start: int = 0) -> set[str]:
     return {f"cccccccc-0000-4000-8000-{n:012d}" for n in range(start, start + count)}
 
