@@ -229,6 +229,24 @@ async def _stage_plan(
     return StagePlan(index, spec.name, spec.rule, tuple(sorted(people)), source)
 
 
+async def oversized_lists(policy: ApprovalPolicy, directory: Directory) -> list[str]:
+    """For an admin saving `policy`: each approver list (a stage's users and groups, or escalate_to) that holds more
+    than MAX_APPROVERS_PER_STAGE people today, as a warning naming its field path. Members change, so every request
+    is checked again when it is planned; this only tells early. Directory errors propagate."""
+    lists = [(f"stages[{i}].approvers", s.approvers) for i, s in enumerate(policy.stages)]
+    warnings = []
+    for path, approvers in [*lists, ("escalate_to", policy.escalate_to)]:
+        count = len(await _resolve(approvers, directory)) if approvers.named else 0
+        if count > MAX_APPROVERS_PER_STAGE:
+            when = " (asked when the requester has no manager)" if approvers.manager else ""
+            warnings.append(
+                f"{path}: its users and groups hold {count} people now{when}, over the limit of "
+                f"{MAX_APPROVERS_PER_STAGE} one stage may ask: requests would fail (too_many_approvers) until it "
+                "names a smaller group"
+            )
+    return warnings
+
+
 StageOutcome = Literal["pending", "approved", "rejected"]
 
 

@@ -106,3 +106,16 @@ async def test_too_many_approvers_is_an_outcome_and_the_unit_tests_fake_gives_th
     assert refused["reason"].startswith("escalate_to would ask 101 people")
     fake = FakePolicies({"*": parse_policy(document)}, DictDirectory(members=members))
     assert await fake.plan(request) == refused
+
+
+async def test_size_warnings_never_fail_a_save_and_cost_nothing_without_groups(service, tenant_id) -> None:
+    big, other = new_id(), new_id()
+    service.org(groups=[{"id": g, "members": [new_id() for _ in range(101)]} for g in (big, other)])
+    users_only = canonical({"stages": [{"name": "A", "approvers": {"users": [new_id()]}}]})
+    with_group = canonical({"stages": [{"name": "A", "approvers": {"groups": [big]}}]})
+    assert (await service.size_warnings(with_group))[0].startswith("stages[0].approvers: its users and groups hold 101")
+    service.faults(unavailable_every=1)
+    assert await service.size_warnings(users_only) == []  # no Graph call, so the outage does not matter
+    not_cached = canonical({"stages": [{"name": "A", "approvers": {"groups": [other]}}]})  # over the bound too
+    (warning,) = await service.size_warnings(not_cached)
+    assert warning.startswith("the groups' sizes could not be checked now (")

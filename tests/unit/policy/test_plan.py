@@ -19,12 +19,14 @@ from greenlight.policy import (
     StagePlan,
     TooManyApprovers,
     default_policy,
+    oversized_lists,
     parse_policy,
     plan_for,
     stage_outcome,
     waiting_on,
 )
 from greenlight.policy.effective import ensure_requestable
+from greenlight.policy.model import MAX_USERS
 from tests.support.builders import a_request
 
 REQUESTER = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -236,6 +238,23 @@ async def test_an_escalation_list_over_the_bound_fails_the_plan() -> None:
         await plan(document, org(members={IT: {ADELE}, CONTRACTORS: people(101)}))
     assert (raised.value.stage_index, raised.value.count) == (None, 101)
     assert str(raised.value).startswith("escalate_to would ask 101 people, over the limit of 100: name a smaller")
+
+
+async def test_an_admin_is_warned_of_each_list_over_the_bound_by_its_field_path() -> None:
+    assert MAX_USERS <= MAX_APPROVERS_PER_STAGE  # users alone never need a warning: only groups can grow past it
+    document = {"stages": [{"name": "Manager", "approvers": {"manager": True, "groups": [CONTRACTORS]}},
+                           {"name": "IT", "approvers": {"groups": [IT]}}],
+                "escalate_after_hours": 24, "escalate_to": {"users": [ESCALATOR], "groups": [EMPTY]}}  # fmt: skip
+    directory = org(members={CONTRACTORS: people(120), IT: people(100), EMPTY: people(100, start=1)})
+    warnings = await oversized_lists(parse_policy(document), directory)
+    assert warnings == [
+        "stages[0].approvers: its users and groups hold 120 people now (asked when the requester has no manager), "
+        "over the limit of 100 one stage may ask: requests would fail (too_many_approvers) until it names a "
+        "smaller group",
+        "escalate_to: its users and groups hold 101 people now, over the limit of 100 one stage may ask: requests "
+        "would fail (too_many_approvers) until it names a smaller group",
+    ]
+    assert await oversized_lists(parse_policy(TWO_STAGES), org()) == []
 
 
 STAGE_ANY = StagePlan(0, "Any", Rule.ANY, (ADELE, ISAIAH), "named")
