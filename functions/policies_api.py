@@ -87,6 +87,7 @@ def get_policy(req: func.HttpRequest, principal: Principal) -> JsonResult:
 )
 async def put_policy(req: func.HttpRequest, principal: Principal, body: dict[str, Any]) -> JsonResult:
     package_id = _package_id(req)
+    policies = services.get().policies  # before the save: a settings error answers 503 with nothing saved
     try:
         saved = await asyncio.to_thread(
             _admin().save, principal.tenant_id, package_id, body, _if_match(req), principal.oid
@@ -98,7 +99,7 @@ async def put_policy(req: func.HttpRequest, principal: Principal, body: dict[str
     headers = {"ETag": saved.policy.etag}
     if saved.created:
         headers["Location"] = f"/api/policies/{package_id}"
-    warnings = await services.get().policies.size_warnings(saved.policy.value.document)
+    warnings = await policies.size_warnings(saved.policy.value.document)
     return JsonResult({**to_view(saved.policy), "warnings": warnings}, 201 if saved.created else 200, headers)
 
 
