@@ -2,15 +2,19 @@
 
 Changes are guarded by ETags: PUT on an existing policy and DELETE need `If-Match` (428 without it, 412 when it is
 stale). An invalid policy answers 400 naming each wrong field; every change is audited with its old and new value.
+A saved policy's answer carries `warnings`: approver lists whose groups hold more people today than one stage may
+ask (their requests would fail `too_many_approvers`), or that the sizes could not be checked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 import azure.functions as func
 
+import services
 from functions import blueprint, runtime
 from functions.auth import JsonResult, Principal, Role, api_endpoint
 from functions.problems import ApiProblem, register_problem
@@ -81,10 +85,13 @@ def get_policy(req: func.HttpRequest, principal: Principal) -> JsonResult:
         428: "the policy exists: changing it needs If-Match",
     },
 )
-def put_policy(req: func.HttpRequest, principal: Principal, body: dict[str, Any]) -> JsonResult:
+async def put_policy(req: func.HttpRequest, principal: Principal, body: dict[str, Any]) -> JsonResult:
     package_id = _package_id(req)
+    policies = services.get().policies  # before the save: a settings error answers 503 with nothing saved
     try:
-        saved = _admin().save(principal.tenant_id, package_id, body, _if_match(req), principal.oid)
+        saved = await asyncio.to_thread(
+            _admin().save, principal.tenant_id, package_id, body, _if_match(req), principal.oid
+        )
     except PolicyInvalid as error:
         raise ApiProblem(
             400, "Invalid policy", "; ".join(error.errors[:5]), "invalid-policy", extra={"errors": error.errors}
@@ -92,7 +99,8 @@ def put_policy(req: func.HttpRequest, principal: Principal, body: dict[str, Any]
     headers = {"ETag": saved.policy.etag}
     if saved.created:
         headers["Location"] = f"/api/policies/{package_id}"
-    return JsonResult(to_view(saved.policy), 201 if saved.created else 200, headers)
+    warnings = await policies.size_warnings(saved.policy.value.document)
+    return JsonResult({**to_view(saved.policy), "warnings": warnings}, 201 if saved.created else 200, headers)
 
 
 @blueprint.route(route="policies/{package_id}", methods=["DELETE"])

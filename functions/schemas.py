@@ -245,6 +245,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "policy": {"type": "object", "description": "the canonical Policy document"},
             "updated_at": _TIMESTAMP,
             "etag": {"type": "string", "description": "send as If-Match to change or delete it"},
+            "warnings": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "after a save: approver lists whose groups hold more people today than one stage may "
+                "ask (100; their requests would fail too_many_approvers), each naming its field path",
+            },
         },
     },
     "PolicyList": {

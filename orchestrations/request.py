@@ -22,7 +22,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from greenlight.policy import MAX_TIMER, Timing, next_wakeup
+from greenlight.policy import MAX_TIMER, REFUSED_OUTCOMES, Timing, next_wakeup
 from greenlight.requests.workflow import CANCEL_EVENT, DECISION_EVENT
 from orchestrations import blueprint
 
@@ -113,7 +113,7 @@ def approve(context: df.DurableOrchestrationContext, ref: dict[str, Any], starte
         return "failed:directory_unavailable:The approvers could not be looked up (directory unavailable); retry"
     if plan["outcome"] == "closed":
         return "cancelled" if plan["status"] == "Cancelled" else plan["status"]
-    if plan["outcome"] in ("blocked", "no_approvers"):
+    if plan["outcome"] in REFUSED_OUTCOMES:  # blocked, no_approvers, too_many_approvers: the reason says which
         return f"failed:{plan['outcome']}:{plan['reason'][:300]}"
     if plan["outcome"] == "auto_approved":
         moved = yield context.call_activity("auto_approve", {**ref, "reason": plan["reason"]})

@@ -8,6 +8,7 @@ orchestrations.
 """
 
 from greenlight.policy.model import (
+    MAX_APPROVERS_PER_STAGE,
     ApprovalPolicy,
     Approvers,
     AutoApprove,
@@ -20,13 +21,17 @@ from greenlight.policy.model import (
     policy_document,
 )
 from greenlight.policy.plan import (
+    REFUSED_OUTCOMES,
     ApprovalPlan,
     Directory,
     DirectoryUnavailable,
     NoApprovers,
     PackageBlocked,
+    PlanRefused,
     StagePlan,
     Timing,
+    TooManyApprovers,
+    oversized_lists,
     plan_for,
     stage_outcome,
     waiting_on,
@@ -34,7 +39,9 @@ from greenlight.policy.plan import (
 from greenlight.policy.schedule import MAX_TIMER, Wakeup, next_wakeup
 
 __all__ = [
+    "MAX_APPROVERS_PER_STAGE",
     "MAX_TIMER",
+    "REFUSED_OUTCOMES",
     "ApprovalPlan",
     "ApprovalPolicy",
     "Approvers",
@@ -43,15 +50,18 @@ __all__ = [
     "DirectoryUnavailable",
     "NoApprovers",
     "PackageBlocked",
+    "PlanRefused",
     "PolicyInvalid",
     "Rule",
     "StageCondition",
     "StagePlan",
     "StageSpec",
     "Timing",
+    "TooManyApprovers",
     "Wakeup",
     "default_policy",
     "next_wakeup",
+    "oversized_lists",
     "parse_policy",
     "plan_for",
     "policy_document",

@@ -27,6 +27,14 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 MAX_STAGES = 10
 MAX_USERS = 100
 MAX_GROUPS = 20  # also Graph's checkMemberGroups limit per call
+# The people one stage may ask once its users and groups are resolved (and, apart, the escalation list): each one
+# gets an approval card, a chat created on first contact, every card updated when the stage is decided, and a
+# reminder per `reminder_hours`. Teams allows a bot 30 requests/s per tenant for all of that, so 100 people is about
+# 7 s of the tenant's budget for one stage's cards, while a group of 1,200 would hold it for well over a minute and
+# send cards nobody reads ("any one decides" needs one reader; "all" cannot wait on a crowd). 100 is also what a
+# stage may list by hand (MAX_USERS). Group members are counted when a request is planned; a stage over the bound
+# fails the request with its count (`plan.TooManyApprovers`), never asks a cut list.
+MAX_APPROVERS_PER_STAGE = 100
 MAX_NAME = 80
 MAX_REMINDER_HOURS = 24 * 30
 MAX_ESCALATE_HOURS = 24 * 90

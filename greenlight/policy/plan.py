@@ -1,9 +1,11 @@
 """Evaluating a policy for one request: who approves each stage, in what order, and how a stage ends.
 
 `plan_for` is pure over an injected `Directory` (Graph in production, a dict in unit tests). It fails closed: a
-directory failure raises `DirectoryUnavailable` (no plan, so nobody approves — never everybody), a blocked package
-raises `PackageBlocked`, and a stage left with nobody once the requester is removed raises `NoApprovers`.
-Everything it returns is a plain value with `to_json()`, so an activity can hand it to an orchestrator.
+directory failure raises `DirectoryUnavailable` (no plan, so nobody approves — never everybody); a request that
+gets no plan raises a `PlanRefused` — a blocked package `PackageBlocked`, a stage left with nobody once the
+requester is removed `NoApprovers`, a stage (or the escalation list) asking more than MAX_APPROVERS_PER_STAGE
+people `TooManyApprovers` (never a silently cut list). Everything it returns is a plain value with `to_json()`,
+and a refusal's `outcome()` is one too, so an activity can hand either to an orchestrator.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from greenlight.models import Request, Verdict
-from greenlight.policy.model import ApprovalPolicy, Approvers, Rule, StageSpec
+from greenlight.policy.model import MAX_APPROVERS_PER_STAGE, ApprovalPolicy, Approvers, Rule, StageSpec
 
 
 class Directory(Protocol):
@@ -30,21 +32,70 @@ class DirectoryUnavailable(Exception):
     """The directory could not answer (Graph down, throttled past retries, no permission)."""
 
 
-class PackageBlocked(Exception):
+class PlanRefused(Exception):
+    """No plan can be made for this request: the workflow fails it with `outcome()` (its code and reason)."""
+
+    code = "refused"
+
+    def outcome(self) -> dict[str, Any]:
+        return {"outcome": self.code, "reason": str(self)}
+
+
+class PackageBlocked(PlanRefused):
     """Nobody may request this package (answer at request time: 403 / a bot message)."""
+
+    code = "blocked"
 
     def __init__(self, package_id: str) -> None:
         super().__init__(f"{package_id} is blocked by policy: it cannot be requested")
         self.package_id = package_id
 
 
-class NoApprovers(Exception):
+class NoApprovers(PlanRefused):
     """A stage that applies has nobody to approve it (after removing the requester): a failure, never approval."""
+
+    code = "no_approvers"
 
     def __init__(self, stage_index: int, stage_name: str) -> None:
         super().__init__(f"stage {stage_index + 1} ({stage_name}) has nobody who may approve this request")
         self.stage_index = stage_index
         self.stage_name = stage_name
+
+    def outcome(self) -> dict[str, Any]:
+        return {**super().outcome(), "stage_index": self.stage_index, "stage_name": self.stage_name}
+
+
+class TooManyApprovers(PlanRefused):
+    """A stage (`stage_index` None: the escalation list) resolves to more people than may be asked: a failure
+    naming the count and the limit, never approval and never a cut list."""
+
+    code = "too_many_approvers"
+
+    def __init__(self, stage_index: int | None, stage_name: str, count: int, limit: int) -> None:
+        if stage_index is None:
+            where, fix = "escalate_to", "in the approval policy's escalate_to"
+        else:
+            where, fix = f"stage {stage_index + 1} ({stage_name})", "for this stage in the package's approval policy"
+        super().__init__(
+            f"{where} would ask {count} people, over the limit of {limit}: name a smaller group (or fewer users) {fix}"
+        )
+        self.stage_index = stage_index
+        self.stage_name = stage_name
+        self.count = count
+        self.limit = limit
+
+    def outcome(self) -> dict[str, Any]:
+        return {
+            **super().outcome(),
+            "stage_index": self.stage_index,
+            "stage_name": self.stage_name,
+            "count": self.count,
+            "limit": self.limit,
+        }
+
+
+# The plan outcomes that fail the request with their reason (the others: approval, auto_approved).
+REFUSED_OUTCOMES = (PackageBlocked.code, NoApprovers.code, TooManyApprovers.code)
 
 
 ApproverSource = Literal["manager", "named", "fallback"]
@@ -132,6 +183,8 @@ async def plan_for(request: Request, policy: ApprovalPolicy, directory: Director
     if auto_groups:
         return ApprovalPlan("auto_approved", (), (), timing, "the requester is in an auto-approve group")
     escalation = await _resolve(policy.escalate_to, directory) - {requester}
+    if len(escalation) > MAX_APPROVERS_PER_STAGE:  # escalation sends each of them a card too
+        raise TooManyApprovers(None, "escalate_to", len(escalation), MAX_APPROVERS_PER_STAGE)
     stages = []
     for index, spec in enumerate(policy.stages):
         if spec.applies_if is not None and (spec.applies_if.group_id in member_of) != spec.applies_if.member:
@@ -171,7 +224,27 @@ async def _stage_plan(
     people -= {requester}
     if not people:
         raise NoApprovers(index, spec.name)
+    if len(people) > MAX_APPROVERS_PER_STAGE:
+        raise TooManyApprovers(index, spec.name, len(people), MAX_APPROVERS_PER_STAGE)
     return StagePlan(index, spec.name, spec.rule, tuple(sorted(people)), source)
+
+
+async def oversized_lists(policy: ApprovalPolicy, directory: Directory) -> list[str]:
+    """For an admin saving `policy`: each approver list (a stage's users and groups, or escalate_to) that holds more
+    than MAX_APPROVERS_PER_STAGE people today, as a warning naming its field path. Members change, so every request
+    is checked again when it is planned; this only tells early. Directory errors propagate."""
+    lists = [(f"stages[{i}].approvers", s.approvers) for i, s in enumerate(policy.stages)]
+    warnings = []
+    for path, approvers in [*lists, ("escalate_to", policy.escalate_to)]:
+        count = len(await _resolve(approvers, directory)) if approvers.named else 0
+        if count > MAX_APPROVERS_PER_STAGE:
+            when = " (asked when the requester has no manager)" if approvers.manager else ""
+            warnings.append(
+                f"{path}: its users and groups hold {count} people now{when}, over the limit of "
+                f"{MAX_APPROVERS_PER_STAGE} one stage may ask: requests would fail (too_many_approvers) until it "
+                "names a smaller group"
+            )
+    return warnings
 
 
 StageOutcome = Literal["pending", "approved", "rejected"]

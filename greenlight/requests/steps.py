@@ -67,7 +67,7 @@ class RequestSteps:
             raise RuntimeError("no policy service configured")
         plan = await self.policies.plan(request)
         if plan["outcome"] not in ("approval", "auto_approved"):
-            return plan  # blocked / no_approvers: the workflow fails the request with the reason
+            return plan  # blocked, no_approvers, too_many_approvers: the workflow fails the request with the reason
 
         def keep(current: Request) -> Request | None:
             return None if current.plan is not None else dataclasses.replace(current, plan=plan)

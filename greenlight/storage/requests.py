@@ -1,4 +1,9 @@
-"""Requests table: PartitionKey = tenant, RowKey = request id. Updates are conditional on the ETag read."""
+"""Requests table: PartitionKey = tenant, RowKey = request id. Updates are conditional on the ETag read.
+
+The approval plan's JSON can pass one property's 32K-character limit (10 stages of up to 100 approvers each, plus
+the escalation list): it is stored across `Plan`, `Plan1`, `Plan2`… (greenlight.storage.columns) and joined when
+read; a row with a single `Plan` (written before) reads the same. Every write replaces the whole row.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,14 @@ from azure.data.tables import UpdateMode
 
 from greenlight.models import Request, RequestStatus, Versioned, utc_now
 from greenlight.storage.account import REQUESTS_TABLE, StorageAccount
+from greenlight.storage.columns import joined_text, split_text
 from greenlight.storage.errors import ConcurrencyConflict
 from greenlight.storage.keys import as_utc, etag_of, key, translated, without_none
 from greenlight.storage.paging import Page, query_page
 
 
 def to_entity(request: Request) -> dict[str, Any]:
+    plan = split_text("Plan", json.dumps(request.plan, separators=(",", ":"))) if request.plan else {}
     return without_none(
         {
             "PartitionKey": key(request.tenant_id, "tenant id"),
@@ -39,8 +46,8 @@ def to_entity(request: Request) -> dict[str, Any]:
             "Progress": json.dumps(request.progress, separators=(",", ":")) if request.progress else None,
             "SubmittedBy": request.submitted_by,
             "Fingerprint": request.fingerprint,
-            "Plan": json.dumps(request.plan, separators=(",", ":")) if request.plan else None,
             "Escalated": request.escalated or None,
+            **plan,
         }
     )
 
@@ -66,7 +73,7 @@ def from_entity(entity: Any) -> Request:
         progress=json.loads(entity["Progress"]) if entity.get("Progress") else None,
         submitted_by=entity.get("SubmittedBy"),
         fingerprint=entity.get("Fingerprint"),
-        plan=json.loads(entity["Plan"]) if entity.get("Plan") else None,
+        plan=json.loads(plan) if (plan := joined_text(entity, "Plan")) else None,
         escalated=bool(entity.get("Escalated", False)),
     )
 

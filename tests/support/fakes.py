@@ -121,15 +121,12 @@ class FakePolicies:
         return self.policies.get(package_id) or self.policies.get("*") or default_policy(self.default_approvers, ())
 
     async def plan(self, request: Request) -> dict[str, Any]:
-        from greenlight.policy import NoApprovers, PackageBlocked, plan_for
+        from greenlight.policy import PlanRefused, plan_for
 
         try:
             plan = await plan_for(request, self.policy_for(request.tenant_id, request.package_id), self.directory)
-        except PackageBlocked as blocked:
-            return {"outcome": "blocked", "reason": str(blocked)}
-        except NoApprovers as nobody:
-            return {"outcome": "no_approvers", "stage_index": nobody.stage_index, "stage_name": nobody.stage_name,
-                    "reason": str(nobody)}  # fmt: skip
+        except PlanRefused as refused:  # the same outcomes as PolicyService.plan: blocked, no / too many approvers
+            return refused.outcome()
         return plan.to_json()
 
 

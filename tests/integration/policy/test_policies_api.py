@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from greenlight.settings import SANDBOX_TENANT_ID
 from scripts.localstack import start_devhost
 from tests.integration.foundation.conftest import api_environment
+from tests.support.sandbox_tenant import SandboxTenant
 
 IT = "0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a50"
 ADELE = "1b3c5d7e-9f0a-4b2c-8d4e-6f8a0b2c4d62"
@@ -139,3 +141,19 @@ def test_the_policy_routes_are_in_the_openapi_document(api) -> None:
     document = api.get("/api/openapi.json").json()
     assert set(document["paths"]["/api/policies/{package_id}"]) == {"get", "put", "delete"}
     assert "Policy" in document["components"]["schemas"]
+
+
+def test_a_save_warns_of_a_group_over_the_bound_and_still_saves(api, admin, package, sandbox) -> None:
+    everyone = str(uuid.uuid4())  # a group of 150 in the directory the API's Graph identity reads
+    members = [str(uuid.uuid4()) for _ in range(150)]
+    SandboxTenant(sandbox, SANDBOX_TENANT_ID).org(groups=[{"id": everyone, "displayName": "All", "members": members}])
+    body = {"stages": [{"name": "IT", "approvers": {"groups": [IT]}},
+                       {"name": "Everyone", "approvers": {"users": [ADELE], "groups": [everyone]}}]}  # fmt: skip
+    saved = api.put(f"/api/policies/{package}", json=body, headers=admin)
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["warnings"] == [
+        "stages[1].approvers: its users and groups hold 151 people now, over the limit of 100 one stage may ask: "
+        "requests would fail (too_many_approvers) until it names a smaller group"
+    ]
+    changed = api.put(f"/api/policies/{package}", json=TWO_STAGES, headers={**admin, "If-Match": saved.headers["ETag"]})
+    assert changed.status_code == 200 and changed.json()["warnings"] == []  # the IT group is small

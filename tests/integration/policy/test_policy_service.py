@@ -12,12 +12,13 @@ import pytest
 
 from greenlight.graph.client import GraphClient, open_graph_client
 from greenlight.models import Policy
-from greenlight.policy import DirectoryUnavailable
+from greenlight.policy import DirectoryUnavailable, parse_policy
 from greenlight.policy.admin import canonical
 from greenlight.policy.directory import DirectoryCache
 from greenlight.policy.service import PolicyService
 from greenlight.storage import PolicyRepository
 from tests.support.builders import a_request, sandbox_graph_settings
+from tests.support.fakes import DictDirectory, FakePolicies
 
 
 def new_id() -> str:
@@ -87,3 +88,34 @@ async def test_an_outage_raises_so_the_activity_is_retried(service, account, ten
     service.faults(unavailable_every=1)
     with pytest.raises(DirectoryUnavailable):
         await service.plan(a_request(tenant_id=tenant_id))
+
+
+async def test_too_many_approvers_is_an_outcome_and_the_unit_tests_fake_gives_the_same(
+    service, account, tenant_id
+) -> None:
+    requester, big, small = new_id(), new_id(), new_id()
+    members = {big: {new_id() for _ in range(101)}, small: {new_id() for _ in range(3)}}
+    service.org(groups=[{"id": g, "members": sorted(m)} for g, m in members.items()])
+    document = {"stages": [{"name": "Small", "approvers": {"groups": [small]}}],
+                "escalate_after_hours": 24, "escalate_to": {"groups": [big]}}  # fmt: skip
+    save(account, tenant_id, "*", document)
+    request = a_request(tenant_id=tenant_id, requester_oid=requester)
+    refused = await service.plan(request)
+    assert {k: refused[k] for k in ("outcome", "stage_index", "count", "limit")} == {
+        "outcome": "too_many_approvers", "stage_index": None, "count": 101, "limit": 100}  # fmt: skip
+    assert refused["reason"].startswith("escalate_to would ask 101 people")
+    fake = FakePolicies({"*": parse_policy(document)}, DictDirectory(members=members))
+    assert await fake.plan(request) == refused
+
+
+async def test_size_warnings_never_fail_a_save_and_cost_nothing_without_groups(service, tenant_id) -> None:
+    big, other = new_id(), new_id()
+    service.org(groups=[{"id": g, "members": [new_id() for _ in range(101)]} for g in (big, other)])
+    users_only = canonical({"stages": [{"name": "A", "approvers": {"users": [new_id()]}}]})
+    with_group = canonical({"stages": [{"name": "A", "approvers": {"groups": [big]}}]})
+    assert (await service.size_warnings(with_group))[0].startswith("stages[0].approvers: its users and groups hold 101")
+    service.faults(unavailable_every=1)
+    assert await service.size_warnings(users_only) == []  # no Graph call, so the outage does not matter
+    not_cached = canonical({"stages": [{"name": "A", "approvers": {"groups": [other]}}]})  # over the bound too
+    (warning,) = await service.size_warnings(not_cached)
+    assert warning.startswith("the groups' sizes could not be checked now (")

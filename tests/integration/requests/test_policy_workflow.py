@@ -14,13 +14,16 @@ import pytest
 
 from devhost.durable.state import RuntimeStatus
 from greenlight.models import Policy, RequestStatus, Verdict
+from greenlight.policy import MAX_APPROVERS_PER_STAGE
 from greenlight.policy.admin import canonical
+from greenlight.policy.model import MAX_STAGES
 from greenlight.requests import DecideRequest, NotAllowed, SubmitRequest
 from greenlight.requests.workflow import instance_id_for
 from greenlight.storage import AuditLog, PolicyRepository
 from sandbox.graph.directory import ADELE, ALEX, ISAIAH, IT_APPROVERS_GROUP, LYNNE, MEGAN, PATTI
 from tests.integration.devhost.conftest import events_of
 from tests.integration.requests.conftest import Workflows, sandbox_policies
+from tests.support.sandbox_tenant import SandboxTenant
 
 TWO_STAGES: dict[str, Any] = {
     "stages": [
@@ -173,3 +176,57 @@ async def test_a_cancel_in_the_second_stage_ends_the_workflow_at_once(workflows:
     done = await w.host.wait_for(instance_id_for(request_id), RuntimeStatus.COMPLETED)  # no timer had to fire
     assert json.loads(done.output) == "Cancelled" and row(w, request_id).status is RequestStatus.CANCELLED
     assert not events_of(done, "TIMER_FIRED")
+
+
+def big_groups(w: Workflows, sandbox, sizes: list[int]) -> list[str]:
+    """Groups of these many members in a sandbox Graph tenant of their own, which the workflow's planning reads."""
+    graph = SandboxTenant(sandbox, str(uuid.uuid4()))
+    groups = [{"id": str(uuid.uuid4()), "displayName": f"Group of {size}",
+               "members": [str(uuid.uuid4()) for _ in range(size)]} for size in sizes]  # fmt: skip
+    graph.org(managers={ALEX: MEGAN}, groups=groups)
+    w.services.steps.policies = sandbox_policies(w.services.account, sandbox, [], graph.tenant_id)
+    return [g["id"] for g in groups]
+
+
+async def test_a_stage_naming_a_group_over_the_bound_fails_the_request_with_what_to_do(
+    workflows: Workflows, sandbox
+) -> None:
+    w = workflows
+    previous = w.services.steps.policies
+    try:
+        (everyone,) = big_groups(w, sandbox, [150])
+        save_policy(w, {"stages": [{"name": "Manager", "approvers": {"manager": True, "users": [LYNNE]}},
+                                   {"name": "Everyone", "approvers": {"groups": [everyone]}}]})  # fmt: skip
+        request_id = await submit(w)
+        done = await w.host.wait_for(instance_id_for(request_id), RuntimeStatus.COMPLETED)
+    finally:
+        w.services.steps.policies = previous
+    assert json.loads(done.output) == "Failed"
+    request = row(w, request_id)
+    assert (request.status, request.error_code, request.plan) == (RequestStatus.FAILED, "too_many_approvers", None)
+    assert request.error == (
+        "stage 2 (Everyone) would ask 150 people, over the limit of 100: name a smaller group (or fewer users) "
+        "for this stage in the package's approval policy"
+    )
+    assert w.notifier.cards == [] and not events_of(done, "TASK_FAILED")  # at once: no retries, nobody asked
+    assert w.notifier.statuses[-1][0] == "Failed"  # the requester is told
+
+
+async def test_the_largest_plan_is_kept_on_the_row_and_its_first_stage_asks_everyone(
+    workflows: Workflows, sandbox
+) -> None:
+    w = workflows
+    previous = w.services.steps.policies
+    try:
+        *stages, escalation = big_groups(w, sandbox, [MAX_APPROVERS_PER_STAGE] * (MAX_STAGES + 1))
+        save_policy(w, {"stages": [{"name": f"Stage {n}", "approvers": {"groups": [g]}} for n, g in enumerate(stages)],
+                        "escalate_after_hours": 24, "escalate_to": {"groups": [escalation]}})  # fmt: skip
+        request_id = await submit(w)
+    finally:
+        w.services.steps.policies = previous
+    plan = row(w, request_id).plan
+    assert len(json.dumps(plan)) > 32_000  # more than one Table column holds
+    assert [len(s["approvers"]) for s in plan["stages"]] == [MAX_APPROVERS_PER_STAGE] * MAX_STAGES
+    assert len(plan["escalation"]) == MAX_APPROVERS_PER_STAGE
+    assert row(w, request_id).status is RequestStatus.PENDING_APPROVAL
+    assert sorted(oid for _, oid in w.notifier.cards) == plan["stages"][0]["approvers"]

@@ -5,6 +5,7 @@ served by the sandbox CDN."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -48,7 +49,8 @@ class Api:
         binding = client_binding(self.host.base_url, self.host.task_hub)
         if "client" in route._function.get_user_function().__code__.co_varnames:
             return await route(request, client=binding)
-        return route(request)
+        answer = route(request)  # an async route without the durable client (PUT /api/policies) gives a coroutine
+        return await answer if inspect.isawaitable(answer) else answer
 
     async def create(self, token: str, body: dict, key: str | None = None) -> func.HttpResponse:
         from functions.requests_api import create_request

@@ -10,19 +10,23 @@ import pytest
 
 from greenlight.models import Verdict
 from greenlight.policy import (
+    MAX_APPROVERS_PER_STAGE,
     ApprovalPlan,
     DirectoryUnavailable,
     NoApprovers,
     PackageBlocked,
     Rule,
     StagePlan,
+    TooManyApprovers,
     default_policy,
+    oversized_lists,
     parse_policy,
     plan_for,
     stage_outcome,
     waiting_on,
 )
 from greenlight.policy.effective import ensure_requestable
+from greenlight.policy.model import MAX_USERS
 from tests.support.builders import a_request
 
 REQUESTER = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -190,6 +194,67 @@ async def test_the_default_policy_asks_the_configured_users_and_group_members() 
 async def test_a_plan_survives_its_json_form() -> None:
     result = await plan(TWO_STAGES)
     assert ApprovalPlan.from_json(result.to_json()) == result
+
+
+def people(count: int, start: int = 0) -> set[str]:
+    return {f"cccccccc-0000-4000-8000-{n:012d}" for n in range(start, start + count)}
+
+
+async def test_a_stage_may_ask_up_to_the_bound_counting_people_once_and_never_the_requester() -> None:
+    assert MAX_APPROVERS_PER_STAGE == 100
+    users = sorted(people(60))  # and a group of 60 sharing 20 of them, plus the requester: 100 people asked
+    directory = org(members={IT: people(60, start=40) | {REQUESTER}})
+    document = {"stages": [{"name": "Big", "approvers": {"users": users, "groups": [IT]}}]}
+    assert len((await plan(document, directory)).stages[0].approvers) == MAX_APPROVERS_PER_STAGE
+
+
+async def test_a_stage_over_the_bound_fails_naming_the_stage_the_count_and_the_limit() -> None:
+    directory = org(members={IT: {ADELE}, CONTRACTORS: people(150)})
+    document = {"stages": [{"name": "IT", "approvers": {"groups": [IT]}},
+                           {"name": "Everyone", "approvers": {"groups": [CONTRACTORS]}}]}  # fmt: skip
+    with pytest.raises(TooManyApprovers) as raised:
+        await plan(document, directory)
+    refused = raised.value
+    assert (refused.stage_index, refused.stage_name, refused.count, refused.limit) == (1, "Everyone", 150, 100)
+    assert str(refused) == (
+        "stage 2 (Everyone) would ask 150 people, over the limit of 100: name a smaller group (or fewer users) "
+        "for this stage in the package's approval policy"
+    )
+    assert refused.outcome() == {"outcome": "too_many_approvers", "reason": str(refused), "stage_index": 1,
+                                 "stage_name": "Everyone", "count": 150, "limit": 100}  # fmt: skip
+
+
+async def test_a_manager_stage_falling_back_to_a_big_group_fails_too() -> None:
+    document = {"stages": [{"name": "Manager", "approvers": {"manager": True, "groups": [CONTRACTORS]}}]}
+    assert (await plan(document, org(members={CONTRACTORS: people(500)}))).stages[0].approvers == (MANAGER,)
+    with pytest.raises(TooManyApprovers, match=r"stage 1 \(Manager\) would ask 500 people"):
+        await plan(document, org(managers={}, members={CONTRACTORS: people(500)}))
+
+
+async def test_an_escalation_list_over_the_bound_fails_the_plan() -> None:
+    document = {**TWO_STAGES, "escalate_to": {"groups": [CONTRACTORS]}}
+    assert len((await plan(document, org(members={IT: {ADELE}, CONTRACTORS: people(100)}))).escalation) == 100
+    with pytest.raises(TooManyApprovers) as raised:
+        await plan(document, org(members={IT: {ADELE}, CONTRACTORS: people(101)}))
+    assert (raised.value.stage_index, raised.value.count) == (None, 101)
+    assert str(raised.value).startswith("escalate_to would ask 101 people, over the limit of 100: name a smaller")
+
+
+async def test_an_admin_is_warned_of_each_list_over_the_bound_by_its_field_path() -> None:
+    assert MAX_USERS <= MAX_APPROVERS_PER_STAGE  # users alone never need a warning: only groups can grow past it
+    document = {"stages": [{"name": "Manager", "approvers": {"manager": True, "groups": [CONTRACTORS]}},
+                           {"name": "IT", "approvers": {"groups": [IT]}}],
+                "escalate_after_hours": 24, "escalate_to": {"users": [ESCALATOR], "groups": [EMPTY]}}  # fmt: skip
+    directory = org(members={CONTRACTORS: people(120), IT: people(100), EMPTY: people(100, start=1)})
+    warnings = await oversized_lists(parse_policy(document), directory)
+    assert warnings == [
+        "stages[0].approvers: its users and groups hold 120 people now (asked when the requester has no manager), "
+        "over the limit of 100 one stage may ask: requests would fail (too_many_approvers) until it names a "
+        "smaller group",
+        "escalate_to: its users and groups hold 101 people now, over the limit of 100 one stage may ask: requests "
+        "would fail (too_many_approvers) until it names a smaller group",
+    ]
+    assert await oversized_lists(parse_policy(TWO_STAGES), org()) == []
 
 
 STAGE_ANY = StagePlan(0, "Any", Rule.ANY, (ADELE, ISAIAH), "named")

@@ -169,3 +169,15 @@ async def test_auto_approve_and_an_unplannable_policy(world: World) -> None:
     second = (await world.service.submit_request(other, world.workflow)).request.request_id
     assert (await world.steps.plan_approval(TENANT, second))["outcome"] == "no_approvers"
     assert row(world, second).plan is None
+
+
+async def test_a_stage_naming_a_group_over_the_bound_is_refused_and_no_plan_is_kept(world: World) -> None:
+    with_policy(world, TWO_STAGES)
+    world.policies.directory.members[IT] = {f"member-{n}" for n in range(150)}
+    command = SubmitRequest(TENANT, ALICE, ALICE, "Alice", "7zip.7zip", "needs it", client_key="k")
+    request_id = (await world.service.submit_request(command, world.workflow)).request.request_id
+    refused = await world.steps.plan_approval(TENANT, request_id)
+    assert (refused["outcome"], refused["stage_name"], refused["count"], refused["limit"]) == (
+        "too_many_approvers", "IT Approvers", 150, 100)  # fmt: skip
+    assert "name a smaller group" in refused["reason"]
+    assert row(world, request_id).plan is None and world.notifier.cards == []
