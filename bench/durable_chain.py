@@ -234,9 +234,9 @@ def main(argv: list[str]) -> int:
             f" p50 {r['p50_seconds']} s | p99 {r['p99_seconds']} s | {r['peak_rss_mib']} MiB |"
             f" devhost CPU {r['devhost_cpu_seconds']} s | load {r['load_average']} |"
         )
-    print(f"devhost / storage alone: min {min(ratios)}×, median {statistics.median(ratios)}× (target >= 0.85×)")
+    print(f"devhost / storage alone: min {min(ratios)}×, median {statistics.median(ratios):.2f}× (target >= 0.85×)")
     sdk = [r["ratio_to_storage_only_sdk"] for r in results]
-    print(f"devhost / SDK writes alone: min {min(sdk)}×, median {statistics.median(sdk)}×")
+    print(f"devhost / SDK writes alone: min {min(sdk)}×, median {statistics.median(sdk):.2f}×")
     return 0 if all(r["completed"] == instances for r in results) else 1
 
 
