@@ -23,13 +23,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from greenlight.graph.client import GraphClient
 from greenlight.graph.errors import GraphError, GraphNotFound
 from greenlight.graph.urls import DIRECTORY_API
+from greenlight.policy.model import MEMBER_READ_LIMIT
 from greenlight.policy.plan import DirectoryUnavailable
 
 log = logging.getLogger("greenlight.policy.directory")
@@ -116,12 +117,17 @@ class GraphDirectory:
         return str(manager_id).lower() if manager_id else None
 
     async def _read_members(self, group_id: str) -> frozenset[str]:
+        """Every member, or the first MEMBER_READ_LIMIT + 1 of a bigger group (no stage may ask that many)."""
         path = f"groups/{quote(group_id)}/transitiveMembers/microsoft.graph.user"
         params = {"$select": "id", "$top": str(self._page_size)}
+        members: set[str] = set()
         try:
-            return frozenset(
-                [str(i["id"]).lower() async for i in self._graph.paged(path, params=params, version=DIRECTORY_API)]
-            )
+            async with aclosing(self._graph.paged(path, params=params, version=DIRECTORY_API)) as pages:
+                async for item in pages:
+                    members.add(str(item["id"]).lower())
+                    if len(members) > MEMBER_READ_LIMIT:
+                        break  # the pages after this one are never asked for
+            return frozenset(members)
         except GraphError as error:
             # A deleted group is an outage of the policy too: its stage must not silently lose its approvers.
             raise _unavailable(f"the members of group {group_id}", error) from None

@@ -35,6 +35,9 @@ MAX_GROUPS = 20  # also Graph's checkMemberGroups limit per call
 # stage may list by hand (MAX_USERS). Group members are counted when a request is planned; a stage over the bound
 # fails the request with its count (`plan.TooManyApprovers`), never asks a cut list.
 MAX_APPROVERS_PER_STAGE = 100
+# How far a group's members are read: past the bound any count only says "too many", so a group of 100,000 costs
+# two Graph pages, not a hundred (and a count above this is shown as "more than" it).
+MEMBER_READ_LIMIT = 1000
 MAX_NAME = 80
 MAX_REMINDER_HOURS = 24 * 30
 MAX_ESCALATE_HOURS = 24 * 90

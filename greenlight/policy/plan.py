@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from greenlight.models import Request, Verdict
-from greenlight.policy.model import MAX_APPROVERS_PER_STAGE, ApprovalPolicy, Approvers, Rule, StageSpec
+from greenlight.policy.model import (
+    MAX_APPROVERS_PER_STAGE,
+    MEMBER_READ_LIMIT,
+    ApprovalPolicy,
+    Approvers,
+    Rule,
+    StageSpec,
+)
 
 
 class Directory(Protocol):
@@ -23,7 +30,10 @@ class Directory(Protocol):
 
     async def manager_of(self, user_id: str) -> str | None: ...
 
-    async def group_members(self, group_id: str) -> frozenset[str]: ...
+    async def group_members(self, group_id: str) -> frozenset[str]:
+        """The group's users (transitively). A group of more than MEMBER_READ_LIMIT may be read only that far:
+        then MEMBER_READ_LIMIT + 1 of them come back, which no stage may ask anyway."""
+        ...
 
     async def member_groups(self, user_id: str, group_ids: Sequence[str]) -> frozenset[str]: ...
 
@@ -77,7 +87,7 @@ class TooManyApprovers(PlanRefused):
         else:
             where, fix = f"stage {stage_index + 1} ({stage_name})", "for this stage in the package's approval policy"
         super().__init__(
-            f"{where} would ask {count} people, over the limit of {limit}: name a smaller group (or fewer users) {fix}"
+            f"{where} would ask {people(count)}, over the limit of {limit}: name a smaller group (or fewer users) {fix}"
         )
         self.stage_index = stage_index
         self.stage_name = stage_name
@@ -92,6 +102,11 @@ class TooManyApprovers(PlanRefused):
             "count": self.count,
             "limit": self.limit,
         }
+
+
+def people(count: int) -> str:
+    """'150 people', or 'more than 1000 people' for a count that comes from a group read only that far."""
+    return f"more than {MEMBER_READ_LIMIT} people" if count > MEMBER_READ_LIMIT else f"{count} people"
 
 
 # The plan outcomes that fail the request with their reason (the others: approval, auto_approved).
@@ -240,7 +255,7 @@ async def oversized_lists(policy: ApprovalPolicy, directory: Directory) -> list[
         if count > MAX_APPROVERS_PER_STAGE:
             when = " (asked when the requester has no manager)" if approvers.manager else ""
             warnings.append(
-                f"{path}: its users and groups hold {count} people now{when}, over the limit of "
+                f"{path}: its users and groups hold {people(count)} now{when}, over the limit of "
                 f"{MAX_APPROVERS_PER_STAGE} one stage may ask: requests would fail (too_many_approvers) until it "
                 "names a smaller group"
             )

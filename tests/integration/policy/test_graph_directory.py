@@ -15,8 +15,9 @@ from greenlight.graph.client import GraphClient, open_graph_client
 from greenlight.graph.errors import GraphNotFound
 from greenlight.graph.settings import GraphSettings
 from greenlight.graph.urls import DIRECTORY_API
-from greenlight.policy import DirectoryUnavailable, Rule, parse_policy, plan_for
+from greenlight.policy import DirectoryUnavailable, Rule, TooManyApprovers, parse_policy, plan_for
 from greenlight.policy.directory import DirectoryCache, DirectoryNames, GraphDirectory
+from greenlight.policy.model import MEMBER_READ_LIMIT
 from greenlight.settings import SANDBOX_TENANT_ID
 from sandbox.graph.directory import ADELE, ALEX, ISAIAH, IT_APPROVERS_GROUP, LYNNE, MEGAN, PATTI
 from tests.support.builders import a_request, sandbox_graph_settings
@@ -71,6 +72,20 @@ async def test_members_of_a_group_greenlight_created_count_too(graph) -> None:
     ref = {"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{member}"}
     await graph.post(f"groups/{group['id']}/members/$ref", ref, version=DIRECTORY_API)
     assert await GraphDirectory(graph).group_members(group["id"]) == {member}
+
+
+async def test_a_huge_group_is_read_only_as_far_as_the_member_read_limit(graph, control) -> None:
+    """5,000 members at 999 a page: two pages answer "more than the limit"; the other four are never asked for."""
+    group = new_id()
+    control.org(groups=[{"id": group, "members": [new_id() for _ in range(5000)]}])
+    calls = control.calls()
+    members = await GraphDirectory(graph).group_members(group)
+    assert len(members) == MEMBER_READ_LIMIT + 1
+    assert control.calls() - calls == 2
+    request = a_request(requester_oid=new_id())
+    policy = parse_policy({"stages": [{"name": "Everyone", "approvers": {"groups": [group]}}]})
+    with pytest.raises(TooManyApprovers, match=f"would ask more than {MEMBER_READ_LIMIT} people"):
+        await plan_for(request, policy, GraphDirectory(graph))
 
 
 async def test_membership_is_checked_transitively_across_more_groups_than_one_call_takes(graph, control) -> None:

@@ -26,7 +26,7 @@ from greenlight.policy import (
     waiting_on,
 )
 from greenlight.policy.effective import ensure_requestable
-from greenlight.policy.model import MAX_USERS
+from greenlight.policy.model import MAX_USERS, MEMBER_READ_LIMIT
 from tests.support.builders import a_request
 
 REQUESTER = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -229,6 +229,18 @@ async def test_a_manager_stage_falling_back_to_a_big_group_fails_too() -> None:
     assert (await plan(document, org(members={CONTRACTORS: people(500)}))).stages[0].approvers == (MANAGER,)
     with pytest.raises(TooManyApprovers, match=r"stage 1 \(Manager\) would ask 500 people"):
         await plan(document, org(managers={}, members={CONTRACTORS: people(500)}))
+
+
+async def test_a_group_read_only_up_to_the_member_read_limit_is_told_as_more_than_it() -> None:
+    # A directory stops reading a huge group after MEMBER_READ_LIMIT + 1 members (see Directory.group_members).
+    document = {"stages": [{"name": "Everyone", "approvers": {"groups": [CONTRACTORS]}}]}
+    directory = org(members={CONTRACTORS: people(MEMBER_READ_LIMIT + 1)})
+    with pytest.raises(TooManyApprovers) as raised:
+        await plan(document, directory)
+    assert str(raised.value).startswith(f"stage 1 (Everyone) would ask more than {MEMBER_READ_LIMIT} people, over")
+    assert raised.value.count == MEMBER_READ_LIMIT + 1
+    (warning,) = await oversized_lists(parse_policy(document), directory)
+    assert f"hold more than {MEMBER_READ_LIMIT} people now" in warning
 
 
 async def test_an_escalation_list_over_the_bound_fails_the_plan() -> None:
