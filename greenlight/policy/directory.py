@@ -157,21 +157,31 @@ def name_key(user_id: str) -> tuple[str, ...]:
 
 GraphFactory = Callable[[], AbstractAsyncContextManager[GraphClient]]
 DEFAULT_NAMES_TIMEOUT_SECONDS = 4.0
+NAMES_REST_AFTER_FAILURE_SECONDS = 30.0
 
 
 class DirectoryNames:
     """People's display names from the directory, for cards. Cached answers need no Graph client; the rest are read
-    concurrently through one client within `timeout_seconds`. Never raises: what could not be read is left out."""
+    concurrently through one client within `timeout_seconds`. Never raises: what could not be read is left out.
+
+    After a failed read (an outage, the time budget, a client that cannot be opened) Graph is left alone for
+    `rest_seconds`: during an outage every card would otherwise wait out the budget, once per lookup."""
 
     def __init__(
         self,
         graph: GraphFactory,
         cache: DirectoryCache | None = None,
         timeout_seconds: float = DEFAULT_NAMES_TIMEOUT_SECONDS,
+        *,
+        rest_seconds: float = NAMES_REST_AFTER_FAILURE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._graph = graph
         self._cache = cache or DirectoryCache()
         self._timeout = timeout_seconds
+        self._rest = rest_seconds
+        self._clock = clock
+        self._resting_until = float("-inf")
 
     async def display_names(self, user_ids: Iterable[str]) -> dict[str, str]:
         """{user id (as given): display name} for the ids the directory names."""
@@ -183,13 +193,14 @@ class DirectoryNames:
                 unread.append(user_id)
             elif name:
                 found[user_id] = name
-        if unread:
+        if unread and self._clock() >= self._resting_until:
             try:
                 await asyncio.wait_for(self._read(unread, found), self._timeout)
             except DirectoryUnavailable:
-                pass  # logged with the failed read
+                self._resting_until = self._clock() + self._rest  # the failed read logged why
             except Exception as error:  # noqa: BLE001 - settings, client or time budget: the cards show short ids
                 log.warning("display names of %d people not read (%s)", len(unread), type(error).__name__)
+                self._resting_until = self._clock() + self._rest
         return found
 
     async def _read(self, user_ids: list[str], found: dict[str, str]) -> None:

@@ -16,7 +16,12 @@ from greenlight.graph.errors import GraphNotFound
 from greenlight.graph.settings import GraphSettings
 from greenlight.graph.urls import DIRECTORY_API
 from greenlight.policy import DirectoryUnavailable, Rule, TooManyApprovers, parse_policy, plan_for
-from greenlight.policy.directory import DirectoryCache, DirectoryNames, GraphDirectory
+from greenlight.policy.directory import (
+    NAMES_REST_AFTER_FAILURE_SECONDS,
+    DirectoryCache,
+    DirectoryNames,
+    GraphDirectory,
+)
 from greenlight.policy.model import MEMBER_READ_LIMIT
 from greenlight.settings import SANDBOX_TENANT_ID
 from sandbox.graph.directory import ADELE, ALEX, ISAIAH, IT_APPROVERS_GROUP, LYNNE, MEGAN, PATTI
@@ -162,8 +167,9 @@ async def test_the_playground_org_runs_the_manager_then_it_all_policy(sandbox) -
 # ---------------------------------------------------------------- display names (the bot's stage lines)
 
 
-def names_for(sandbox: Any, tenant_id: str, cache: DirectoryCache | None = None) -> DirectoryNames:
-    return DirectoryNames(lambda: open_graph_client(settings_for(sandbox, tenant_id)), cache)
+def names_for(sandbox: Any, tenant_id: str, cache: DirectoryCache | None = None, clock: Any = None) -> DirectoryNames:
+    factory = lambda: open_graph_client(settings_for(sandbox, tenant_id))  # noqa: E731
+    return DirectoryNames(factory, cache) if clock is None else DirectoryNames(factory, cache, clock=clock)
 
 
 async def test_the_sandbox_answers_a_user_with_the_selected_properties_and_404_for_a_stranger(graph, control) -> None:
@@ -216,8 +222,13 @@ async def test_display_names_are_cached_strangers_too_and_a_cached_batch_makes_n
 async def test_a_graph_outage_gives_no_names_and_is_not_cached(sandbox, tenant_id, control) -> None:
     person = new_id()
     control.org(users=[{"id": person, "displayName": "Pat Doe"}])
-    directory = names_for(sandbox, tenant_id, DirectoryCache(ttl_seconds=60))
+    now = [0.0]
+    directory = names_for(sandbox, tenant_id, DirectoryCache(ttl_seconds=60), clock=lambda: now[0])
     control.faults(unavailable_every=1)
     assert await directory.display_names([person]) == {}  # no exception: the card goes out with a short id
     control.faults(unavailable_every=0)
+    calls = control.calls()
+    assert await directory.display_names([person]) == {}  # resting after the failure: Graph is not asked
+    assert control.calls() == calls
+    now[0] = NAMES_REST_AFTER_FAILURE_SECONDS
     assert await directory.display_names([person]) == {person: "Pat Doe"}  # the failure was not kept

@@ -51,11 +51,26 @@ async def test_a_batch_already_cached_opens_no_graph_client() -> None:
 
 
 async def test_the_time_budget_keeps_the_names_read_before_it_ran_out() -> None:
-    graph = Graph()
-    names = DirectoryNames(graph.open, DirectoryCache(), timeout_seconds=1.0)
+    graph, now = Graph(), [0.0]
+    names = DirectoryNames(graph.open, DirectoryCache(), timeout_seconds=1.0, rest_seconds=30, clock=lambda: now[0])
     assert await names.display_names(["oid-pat", "oid-stuck"]) == {"oid-pat": "Pat Doe"}
+    now[0] = 31.0
     assert await names.display_names(["oid-stuck"]) == {}  # nothing cached for the one that never answered
     assert graph.paths.count("users/oid-stuck") == 2
+
+
+async def test_after_a_failed_read_graph_is_left_alone_for_a_while() -> None:
+    """During an outage each card would otherwise wait out the time budget: the next lookups answer at once."""
+    graph, now = Graph(), [0.0]
+    names = DirectoryNames(graph.open, DirectoryCache(), timeout_seconds=1.0, rest_seconds=30, clock=lambda: now[0])
+    assert await names.display_names(["oid-stuck"]) == {}
+    assert (graph.opened, graph.paths) == (1, ["users/oid-stuck"])
+    now[0] = 29.0
+    assert await names.display_names(["oid-pat"]) == {}  # resting: no client opened, the card shows the short id
+    assert graph.opened == 1
+    now[0] = 30.0
+    assert await names.display_names(["oid-pat"]) == {"oid-pat": "Pat Doe"}
+    assert graph.opened == 2
 
 
 async def test_a_client_that_cannot_be_opened_gives_no_names_instead_of_an_error() -> None:
