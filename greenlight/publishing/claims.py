@@ -21,6 +21,13 @@ from greenlight.storage.requests import RequestRepository
 
 log = logging.getLogger(__name__)
 
+# The requests whose cards follow a publication's progress live (the owner and the first waiters). The others wait
+# all the same and hear when the app lands; they are only not listed: each listed card is updated up to every 3 s
+# while the installer downloads and uploads, Teams allows a bot about 30 requests a second per tenant (50 cards:
+# ≈ 17/s), and the list lives in one Table property (64 KiB: ≈ 400 entries), which a company-wide rollout of one
+# app could otherwise overflow, failing every later claim.
+MAX_LIVE_WAITERS = 50
+
 
 def _owner(publication: Publication) -> dict[str, Any]:
     return {
@@ -37,8 +44,10 @@ class Claims:
         published: PublishedAppRepository,
         publications: PublicationRepository,
         resolve_version: Callable[[str], str],
+        live_waiters: int = MAX_LIVE_WAITERS,
     ) -> None:
         self.requests = requests
+        self.live_waiters = live_waiters
         self.published = published
         self.publications = publications
         self._resolve_version = resolve_version  # package id -> its latest verified version
@@ -50,7 +59,8 @@ class Claims:
 
     def claim(self, tenant_id: str, request_id: str) -> dict[str, Any]:
         """published | owner (a new publication or a new attempt after a failure) | waiting. A retried claim by
-        the same request gives the same answer: the owner is told again it owns, a waiter is listed once."""
+        the same request gives the same answer: the owner is told again it owns, a waiter is listed once (and
+        only while fewer than `live_waiters` are listed)."""
         key = self.key_for(tenant_id, request_id)
         me = (tenant_id, request_id)
         for _ in range(20):
@@ -70,8 +80,8 @@ class Claims:
             if publication.state == PUBLISHING and publication.owner == me:
                 return _owner(publication)
             if publication.state == PUBLISHING:
-                if me in publication.waiters:
-                    return {"outcome": "waiting", "publication_id": key.id}
+                if me in publication.waiters or len(publication.waiters) >= self.live_waiters:
+                    return {"outcome": "waiting", "publication_id": key.id}  # listed already, or not live (above)
                 changed = replace(publication, waiters=(*publication.waiters, me))
             else:  # failed: a new attempt, owned by this request
                 assert publication.state == FAILED

@@ -79,6 +79,23 @@ def test_eight_claims_at_once_make_exactly_one_owner_and_seven_waiters(world: Wo
     assert world.service.claim_publication(world.tenant_id, owner_request) == owners[0]
 
 
+async def test_waiters_past_the_live_list_wait_unlisted_and_all_learn_the_outcome(world: World) -> None:
+    """A company-wide rollout of one app: only the first waiters follow the progress live (the list has a bound);
+    every one of them waits for the same publication and sees it published."""
+    world.service.claims.live_waiters = 3
+    requests = [world.request() for _ in range(6)]
+    claims = [world.service.claim_publication(world.tenant_id, r) for r in requests]
+    again = world.service.claim_publication(world.tenant_id, requests[-1])  # a retried claim past the list
+
+    assert [c["outcome"] for c in claims] == ["owner"] + ["waiting"] * 5 and again == claims[-1]
+    key = world.service.claims.key_for(world.tenant_id, requests[0])
+    assert world.service.claims.waiters(key) == tuple((world.tenant_id, r) for r in requests[:3])
+    published = await run_publication(world.service, claims[0]["input"])
+    assert published["ok"] is True
+    states = {world.service.publication_state(c["publication_id"])["state"] for c in claims[1:]}
+    assert states == {"published"}
+
+
 async def test_a_failed_publication_can_be_claimed_again_as_a_new_attempt(world: World) -> None:
     world.graph_faults(approval_required=True)
     first = world.service.claim_publication(world.tenant_id, world.request())
