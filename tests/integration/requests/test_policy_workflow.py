@@ -4,8 +4,10 @@ escalation and expiry (days pass in milliseconds), and the recording notifier at
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -178,29 +180,31 @@ async def test_a_cancel_in_the_second_stage_ends_the_workflow_at_once(workflows:
     assert not events_of(done, "TIMER_FIRED")
 
 
-def big_groups(w: Workflows, sandbox, sizes: list[int]) -> list[str]:
-    """Groups of these many members in a sandbox Graph tenant of their own, which the workflow's planning reads."""
+@contextlib.contextmanager
+def big_groups(w: Workflows, sandbox, sizes: list[int]) -> Iterator[list[str]]:
+    """Groups of these many members in a sandbox Graph tenant of their own, which the workflow's planning reads
+    while the block runs (the workflow's usual policy service comes back after it)."""
     graph = SandboxTenant(sandbox, str(uuid.uuid4()))
     groups = [{"id": str(uuid.uuid4()), "displayName": f"Group of {size}",
                "members": [str(uuid.uuid4()) for _ in range(size)]} for size in sizes]  # fmt: skip
     graph.org(managers={ALEX: MEGAN}, groups=groups)
+    previous = w.services.steps.policies
     w.services.steps.policies = sandbox_policies(w.services.account, sandbox, [], graph.tenant_id)
-    return [g["id"] for g in groups]
+    try:
+        yield [g["id"] for g in groups]
+    finally:
+        w.services.steps.policies = previous
 
 
 async def test_a_stage_naming_a_group_over_the_bound_fails_the_request_with_what_to_do(
     workflows: Workflows, sandbox
 ) -> None:
     w = workflows
-    previous = w.services.steps.policies
-    try:
-        (everyone,) = big_groups(w, sandbox, [150])
+    with big_groups(w, sandbox, [150]) as (everyone,):
         save_policy(w, {"stages": [{"name": "Manager", "approvers": {"manager": True, "users": [LYNNE]}},
                                    {"name": "Everyone", "approvers": {"groups": [everyone]}}]})  # fmt: skip
         request_id = await submit(w)
         done = await w.host.wait_for(instance_id_for(request_id), RuntimeStatus.COMPLETED)
-    finally:
-        w.services.steps.policies = previous
     assert json.loads(done.output) == "Failed"
     request = row(w, request_id)
     assert (request.status, request.error_code, request.plan) == (RequestStatus.FAILED, "too_many_approvers", None)
@@ -216,14 +220,10 @@ async def test_the_largest_plan_is_kept_on_the_row_and_its_first_stage_asks_ever
     workflows: Workflows, sandbox
 ) -> None:
     w = workflows
-    previous = w.services.steps.policies
-    try:
-        *stages, escalation = big_groups(w, sandbox, [MAX_APPROVERS_PER_STAGE] * (MAX_STAGES + 1))
+    with big_groups(w, sandbox, [MAX_APPROVERS_PER_STAGE] * (MAX_STAGES + 1)) as (*stages, escalation):
         save_policy(w, {"stages": [{"name": f"Stage {n}", "approvers": {"groups": [g]}} for n, g in enumerate(stages)],
                         "escalate_after_hours": 24, "escalate_to": {"groups": [escalation]}})  # fmt: skip
         request_id = await submit(w)
-    finally:
-        w.services.steps.policies = previous
     plan = row(w, request_id).plan
     assert len(json.dumps(plan)) > 32_000  # more than one Table column holds
     assert [len(s["approvers"]) for s in plan["stages"]] == [MAX_APPROVERS_PER_STAGE] * MAX_STAGES
