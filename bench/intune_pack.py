@@ -37,6 +37,7 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.plots import new_plot, save_plot
 from bench.procs import Run, load_average, run, summary
 
 if TYPE_CHECKING:
@@ -227,12 +228,7 @@ def _report(size_mib: int, runs: dict[str, list[Run]]) -> dict[str, float]:
 
 
 def _plot(points: list[dict[str, float]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(5.5, 3.2), dpi=90)
+    figure, axis = new_plot()
     sizes = [p["size"] for p in points]
     for key, label in (
         ("openssl", "openssl enc (AES only)"),
@@ -246,12 +242,7 @@ def _plot(points: list[dict[str, float]], path: Path) -> None:
     axis.set_xticks(sizes, [str(s) for s in sizes])
     axis.set_xlabel("content size (MiB)")
     axis.set_ylabel("MiB/s (median of rounds)")
-    axis.set_title("Packaging throughput vs size (incl. process start-up)", fontsize=10)
-    axis.set_ylim(bottom=0)
-    axis.legend(fontsize=7)
-    figure.tight_layout()
-    figure.savefig(path)
-    print(f"plot written to {path}")
+    save_plot(figure, axis, path, "Packaging throughput vs size (incl. process start-up)", legend_size=7)
 
 
 def main(argv: list[str]) -> int:

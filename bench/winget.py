@@ -198,24 +198,16 @@ def _report(result: dict[str, Any]) -> None:
 
 
 def _plot(results: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from bench.plots import new_plot, save_plot
 
     sizes = [r["packages"] / 1000 for r in results]
-    figure, axis = plt.subplots(figsize=(5.5, 3.2), dpi=90)
+    figure, axis = new_plot()
     for key, label in (("search_p99_s", "search p99"), ("search_p50_s", "search p50")):
         axis.plot(sizes, [statistics.median(r[key]) * 1e3 for r in results], marker="o", label=label)
     axis.axhline(10, color="grey", linestyle="--", linewidth=1, label="target p99 10 ms")
     axis.set_xlabel("packages in the index (thousands)")
     axis.set_ylabel("ms (median of rounds)")
-    axis.set_title("WinGet catalog search latency vs index size", fontsize=10)
-    axis.set_ylim(bottom=0)
-    axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path)
-    print(f"plot written to {path}")
+    save_plot(figure, axis, path, "WinGet catalog search latency vs index size", legend_size=8)
 
 
 def main(argv: list[str]) -> int:

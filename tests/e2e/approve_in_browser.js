@@ -5,7 +5,7 @@
 //
 // usage: node approve_in_browser.js <playground url> <screenshot path> <text the card must contain>
 "use strict";
-const { openPersonalChat, reportFailure } = require("./playground_page");
+const { cardShowing, openPersonalChat, reportCard, reportFailure } = require("./playground_page");
 
 const [url, screenshot, needle] = process.argv.slice(2);
 const TIMEOUT = 45000;
@@ -16,8 +16,7 @@ async function main() {
     ({ browser, page } = await openPersonalChat(url, { width: 1280, height: 900 }, TIMEOUT));
     console.log("READY");
     // The approval card for this request, rendered by the Adaptive Cards renderer the UI bundles.
-    const card = page.locator(".ac-adaptiveCard", { hasText: needle }).last();
-    await card.waitFor({ state: "visible", timeout: TIMEOUT });
+    const card = await cardShowing(page, needle, TIMEOUT);
     const comment = card.locator("textarea, input[type=text]").last();
     if (await comment.count()) {
       await comment.click();
@@ -26,12 +25,7 @@ async function main() {
     await card.scrollIntoViewIfNeeded();
     await page.screenshot({ path: screenshot.replace(/\.png$/, "-before.png") });
     await card.getByRole("button", { name: "Approve", exact: true }).click({ timeout: TIMEOUT });
-    const decided = page.locator(".ac-adaptiveCard", { hasText: "Approved by Alex Wilber" }).last();
-    await decided.waitFor({ state: "visible", timeout: TIMEOUT });
-    await decided.scrollIntoViewIfNeeded();
-    await page.screenshot({ path: screenshot, fullPage: false });
-    const text = await decided.innerText();
-    console.log("DONE " + JSON.stringify({ text }));
+    await reportCard(page, await cardShowing(page, "Approved by Alex Wilber", TIMEOUT), screenshot);
   } catch (error) {
     await reportFailure(page, screenshot, error);
   } finally {

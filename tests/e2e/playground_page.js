@@ -40,4 +40,19 @@ async function reportFailure(page, screenshot, error) {
   process.exitCode = 1;
 }
 
-module.exports = { openPersonalChat, reportFailure };
+// The last Adaptive Card in the chat that contains `text`, once it is visible.
+async function cardShowing(page, text, timeout) {
+  const card = page.locator(".ac-adaptiveCard", { hasText: text }).last();
+  await card.waitFor({ state: "visible", timeout });
+  return card;
+}
+
+// Scroll `card` into view, save the screenshot, print DONE <json with the card's text>.
+async function reportCard(page, card, screenshot) {
+  await card.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: screenshot, fullPage: false });
+  const text = await card.innerText();
+  console.log("DONE " + JSON.stringify({ text }));
+}
+
+module.exports = { openPersonalChat, reportFailure, cardShowing, reportCard };

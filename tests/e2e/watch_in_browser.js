@@ -5,7 +5,7 @@
 //
 // usage: node watch_in_browser.js <playground url> <screenshot path> <text the card must contain> [timeout ms]
 "use strict";
-const { openPersonalChat, reportFailure } = require("./playground_page");
+const { cardShowing, openPersonalChat, reportCard, reportFailure } = require("./playground_page");
 
 const [url, screenshot, needle, timeoutArg] = process.argv.slice(2);
 const TIMEOUT = Number(timeoutArg || 180000);
@@ -15,12 +15,7 @@ async function main() {
   try {
     ({ browser, page } = await openPersonalChat(url, { width: 1280, height: 1000 }, 45000));
     console.log("READY");
-    const card = page.locator(".ac-adaptiveCard", { hasText: needle }).last();
-    await card.waitFor({ state: "visible", timeout: TIMEOUT });
-    await card.scrollIntoViewIfNeeded();
-    await page.screenshot({ path: screenshot, fullPage: false });
-    const text = await card.innerText();
-    console.log("DONE " + JSON.stringify({ text }));
+    await reportCard(page, await cardShowing(page, needle, TIMEOUT), screenshot);
   } catch (error) {
     await reportFailure(page, screenshot, error);
   } finally {
